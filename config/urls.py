@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import TemplateView
+
+from config.health import healthz
+
+admin.site.site_header = "Pledge"
+admin.site.site_title = "Pledge staff"
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

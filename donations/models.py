@@ -1,0 +1,210 @@
+"""Gifts, recurring gifts, the money ledger and the Stripe webhook inbox.
+
+Amounts are integers in the currency's minor unit (cents). Every Stripe id that names
+one of our rows is unique, so a repeated webhook or retried task cannot make a twin.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from members.models import Supporter
+
+
+class TransitionNotAllowed(Exception):
+    """A status change the state machine refuses (for example refunded → succeeded)."""
+
+
+class Donation(models.Model):
+    """One gift = one charge. A recurring gift makes one Donation per paid invoice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELED = "canceled"
+        PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
+        REFUNDED = "refunded"
+        DISPUTED = "disputed"
+
+    # Which status may follow which. A late, older webhook asking for a move that is not
+    # listed here is ignored, so it can never roll a gift back.
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.PENDING: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
+        Status.PROCESSING: {Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
+        # A declined card can be retried on the same PaymentIntent.
+        Status.FAILED: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
+        Status.SUCCEEDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
+        Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
+        Status.DISPUTED: {Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+        Status.REFUNDED: set(),
+        Status.CANCELED: set(),
+    }
+
+    class Frequency(models.TextChoices):
+        ONE_TIME = "one_time", "one-time"
+        MONTHLY = "monthly"
+        ANNUAL = "annual"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="donations")
+    recurring = models.ForeignKey(
+        "RecurringDonation", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.ONE_TIME)
+    amount = models.PositiveIntegerField(help_text="Total charged, in minor units, fee cover included.")
+    fee_covered = models.PositiveIntegerField(default=0, help_text="Part of the amount the donor added to cover the card fee.")
+    currency = models.CharField(max_length=3, default="usd")
+    amount_refunded = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_invoice_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
+    campaign = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    dedication_kind = models.CharField(
+        max_length=20, blank=True, choices=[("honour", "in honour of"), ("memory", "in memory of")]
+    )
+    dedication_name = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount / 100:.2f} {self.currency.upper()} from {self.supporter} ({self.status})"
+
+    @property
+    def net_amount(self) -> int:
+        """What the donor gave and kept given: the amount less refunds."""
+        return self.amount - self.amount_refunded
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+
+class RecurringDonation(models.Model):
+    """A monthly or annual gift; mirrors the status of its Stripe subscription."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete"
+        ACTIVE = "active"
+        PAST_DUE = "past_due", "past due"
+        PAUSED = "paused"
+        CANCELED = "canceled"
+        UNPAID = "unpaid"
+
+    class Interval(models.TextChoices):
+        MONTH = "month"
+        YEAR = "year"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="recurring_donations")
+    amount = models.PositiveIntegerField(help_text="Each payment, in minor units, fee cover included.")
+    fee_covered = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+    interval = models.CharField(max_length=10, choices=Interval.choices, default=Interval.MONTH)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INCOMPLETE, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    failure_count = models.PositiveIntegerField(default=0)
+    # Stripe's `created` of the newest subscription event applied; an older one is stale.
+    last_event_created = models.BigIntegerField(default=0)
+    campaign = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount / 100:.2f} {self.currency.upper()}/{self.interval} from {self.supporter} ({self.status})"
+
+
+class LedgerEntry(models.Model):
+    """An append-only money movement, one per Stripe balance transaction."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge"
+        REFUND = "refund"
+        DISPUTE = "dispute"
+        DISPUTE_REVERSAL = "dispute_reversal", "dispute reversal"
+
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
+    stripe_source_id = models.CharField(max_length=255, blank=True, help_text="The charge, refund or dispute id.")
+    gross = models.IntegerField(help_text="Minor units; negative for money going out.")
+    fee = models.IntegerField(default=0)
+    net = models.IntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    stripe_payout_id = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.gross} {self.currency} ({self.stripe_balance_transaction_id})"
+
+
+class StripeEvent(models.Model):
+    """The webhook inbox: each Stripe event stored once, by its id, then processed by a task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        PROCESSED = "processed"
+        IGNORED = "ignored"
+        FAILED = "failed"
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    stripe_created = models.BigIntegerField(default=0, help_text="The event's `created`, seconds since the epoch.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Who did what to money or receipts, with the state before and after."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"

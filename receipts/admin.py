@@ -1,0 +1,1 @@
+# Receipt admin screens are registered here once the receipt models exist.

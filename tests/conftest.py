@@ -1,0 +1,113 @@
+"""Shared fixtures: the named people, a real Celery worker, and a real Chromium."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from config.celery import app as celery_app
+from tests.celery_worker import CeleryWorker
+from tests.factories import SupporterFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django would otherwise
+# refuse ORM calls from it. Only tests set this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    """Cheap hashing, tasks run in-process, and a cache no earlier test has touched."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}}
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+# --- The named people ----------------------------------------------------------------
+
+
+@pytest.fixture
+def donor(db):
+    """A reader who gives; signs in to their own pages through emailed links."""
+    return SupporterFactory(email="donor@example.com", first_name="Dana", last_name="Donor")
+
+
+@pytest.fixture
+def finance_staff(db):
+    user = UserFactory(username="finance", is_staff=True)
+    group, _ = Group.objects.get_or_create(name="Finance")
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def stranger(db):
+    """Signed in, but neither staff nor anyone's donor."""
+    return UserFactory(username="stranger")
+
+
+# --- A real Celery worker ---------------------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real `celery worker` process on the configured broker (Redis with REDIS_URL, the
+    filesystem transport without), reading the same test database as the test."""
+    with CeleryWorker.start(settings=settings) as worker:
+        yield worker
+
+
+@pytest.fixture
+def filesystem_celery_worker(transactional_db, settings, tmp_path):
+    """A real worker on kombu's filesystem transport, whatever the environment says."""
+    with CeleryWorker.start(settings=settings, filesystem_dir=tmp_path / "queue") as worker:
+        yield worker
+
+
+# --- A real browser ---------------------------------------------------------------------
+
+
+def _browser_required() -> bool:
+    return os.environ.get("CI") == "true" or os.environ.get("PLEDGE_REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not os.path.exists(CHROMIUM_PATH):
+        message = f"Chromium not found at {CHROMIUM_PATH} (apt-get install -y chromium)"
+        if _browser_required():
+            pytest.fail(message + "; browser tests are required here", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
