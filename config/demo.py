@@ -1,0 +1,107 @@
+"""`make demo`: migrate, load demo content, then run the whole system on embedded defaults.
+
+Starts the Stripe emulator, gunicorn, a Celery worker and beat (kombu's filesystem broker,
+no Redis needed), prints where to go, and stops everything it started on Ctrl-C.
+Set DATABASE_URL, REDIS_URL or real Stripe keys and the same command runs on them.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WEB_PORT = int(os.environ.get("PORT", "8000"))
+STRIPE_PORT = int(os.environ.get("FAKESTRIPE_PORT", "12111"))
+
+
+def demo_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{WEB_PORT}")
+    if "STRIPE_SECRET_KEY" not in env:
+        # No real keys: talk to the project's emulator, which also serves Stripe.js.
+        emulator = f"http://127.0.0.1:{STRIPE_PORT}"
+        env.update(STRIPE_API_BASE=emulator, STRIPE_JS_URL=f"{emulator}/v3/")
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def wait_for(url: str, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status < 500
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def main() -> int:
+    env = demo_environment()
+    run(["manage.py", "migrate", "--no-input", "-v", "0"], env)
+    run(["manage.py", "load_demo"], env)
+
+    site = env["SITE_URL"]
+    commands: list[tuple[str, list[str]]] = []
+    if "STRIPE_SECRET_KEY" not in os.environ:
+        commands.append((
+            "stripe emulator",
+            ["-m", "fakestripe", "--port", str(STRIPE_PORT), "--webhook-url", f"{site}/stripe/webhook/",
+             "--webhook-secret", env.get("STRIPE_WEBHOOK_SECRET", "whsec_emulator")],
+        ))
+    commands += [
+        ("web", ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2",
+                 "--access-logfile", "-", "--graceful-timeout", "5"]),
+        ("worker", ["-m", "celery", "-A", "config.celery:app", "worker", "--loglevel", "INFO", "--concurrency", "2"]),
+        ("beat", ["-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]),
+    ]
+    processes = []
+    for name, args in commands:
+        print(f"starting {name}: python {' '.join(args)}", flush=True)
+        processes.append((name, subprocess.Popen([sys.executable, *args], cwd=BASE_DIR, env=env)))
+
+    def stop(*_args) -> None:
+        for _name, process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for _name, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        healthy = wait_for(f"{site}/healthz")
+        print(
+            f"\nPledge is running{'' if healthy else ' (but /healthz is not answering yet)'}:\n"
+            f"  donation form   {site}/donate/\n"
+            f"  staff admin     {site}/admin/   (username and password printed above)\n"
+            f"  health          {site}/healthz\n"
+            f"  emails          {BASE_DIR / 'var' / 'mail'}\n"
+            "Test card: 4242 4242 4242 4242, any future expiry, any CVC. Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while all(process.poll() is None for _name, process in processes):
+            time.sleep(0.5)
+        for name, process in processes:
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping the rest.", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
