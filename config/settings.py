@@ -115,6 +115,7 @@ if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_DIR),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR),
+        "control_folder": str(CELERY_FILESYSTEM_DIR.parent / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")

@@ -51,7 +51,12 @@ class CeleryWorker:
             env.pop("REDIS_URL", None)
             env.update(CELERY_FILESYSTEM_DIR=str(queue), CACHE_DIR=str(cache_dir))
             broker_url = "filesystem://"
-            transport_options = {"data_folder_in": str(queue), "data_folder_out": str(queue), "store_processed": False}
+            transport_options = {
+                "data_folder_in": str(queue),
+                "data_folder_out": str(queue),
+                "control_folder": str(queue.parent / "control"),
+                "store_processed": False,
+            }
             settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(cache_dir)}}
         with _app_broker(broker_url, transport_options):
             # Drop anything an earlier test left queued, so this worker runs only our tasks.
