@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from donations.models import AuditEntry, Donation, LedgerEntry, RecurringDonation, StripeEvent
+from donations.models import (
+    AuditEntry,
+    Donation,
+    DonationPreset,
+    LedgerEntry,
+    RecurringDonation,
+    StripeEvent,
+)
 
 
 @admin.register(Donation)
@@ -55,3 +62,17 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DonationPreset)
+class DonationPresetAdmin(admin.ModelAdmin):
+    """Staff choose the amounts offered on the form; saving one rebuilds the cached page."""
+
+    list_display = ["frequency", "amount_display", "suggested", "position"]
+    list_editable = ["suggested", "position"]
+    list_filter = ["frequency"]
+    ordering = ["frequency", "position", "amount"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj: DonationPreset) -> str:
+        return f"{obj.amount / 100:,.2f}"

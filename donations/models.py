@@ -208,3 +208,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
+
+
+class DonationPreset(models.Model):
+    """An amount offered as a one-click choice on the form, per frequency; staff set them.
+
+    The form page is built once and cached, so saving or deleting a preset rebuilds it
+    (see donations.page)."""
+
+    frequency = models.CharField(max_length=10, choices=Donation.Frequency.choices)
+    amount = models.PositiveIntegerField(help_text="In minor units (2500 = 25.00).")
+    suggested = models.BooleanField(
+        default=False, help_text="Chosen in advance for this frequency (one per frequency)."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["frequency", "position", "amount"]
+        constraints = [
+            models.UniqueConstraint(fields=["frequency", "amount"], name="one_preset_per_amount"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="preset_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        mark = " (suggested)" if self.suggested else ""
+        return f"{self.amount / 100:.2f} {self.get_frequency_display()}{mark}"
