@@ -231,3 +231,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- The donation form (donations.forms, donations.checkout, donations.ratelimit) ------
+# Amounts in minor units. Stripe's card fee (2.9% + 30c in the US) is what "cover the fee"
+# adds; basis points so the page's JavaScript can repeat the sum in exact integers.
+DONATION_MIN_AMOUNT = env_int("DONATION_MIN_AMOUNT", 100)
+DONATION_MAX_AMOUNT = env_int("DONATION_MAX_AMOUNT", 2_500_000)
+DONATION_FEE_BASIS_POINTS = env_int("DONATION_FEE_BASIS_POINTS", 290)
+DONATION_FEE_FIXED = env_int("DONATION_FEE_FIXED", 30)
+# Postal address on the form: Canada's official receipts and UK Gift Aid need it.
+DONATION_ADDRESS_REQUIRED = env_bool("DONATION_ADDRESS_REQUIRED", ORG_JURISDICTION != "US")
+DONATION_DEFAULT_COUNTRY = env_str("DONATION_DEFAULT_COUNTRY", {"US": "US", "CA": "CA", "UK": "GB"}[ORG_JURISDICTION])
+# Card testing: declined attempts per client IP and per email within the window, and gifts
+# started per IP (a script that never reports its declines still hits this one).
+DONATION_DECLINE_LIMIT = env_int("DONATION_DECLINE_LIMIT", 5)
+DONATION_START_LIMIT = env_int("DONATION_START_LIMIT", 30)
+DONATION_LIMIT_WINDOW_SECONDS = env_int("DONATION_LIMIT_WINDOW_SECONDS", 3600)
+# A CAPTCHA hook: a dotted path to `check(request) -> bool`, asked once an IP or email has
+# this many declines. Empty: no challenge (the hard limit above still holds).
+DONATION_CHALLENGE_HOOK = env_str("DONATION_CHALLENGE_HOOK")
+DONATION_CHALLENGE_AFTER = env_int("DONATION_CHALLENGE_AFTER", 3)
+# Behind N trusted proxies the client's address is the Nth entry from the right of
+# X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Subscriptions name one Stripe product; created on first use when missing.
+STRIPE_DONATION_PRODUCT_ID = env_str("STRIPE_DONATION_PRODUCT_ID", "pledge_donation")

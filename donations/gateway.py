@@ -38,3 +38,118 @@ def use_client(replacement: stripe.StripeClient) -> Iterator[stripe.StripeClient
         yield replacement
     finally:
         _override.remove(replacement)
+
+
+# --- Starting a gift (donations.checkout) -----------------------------------------------
+# Every create carries an idempotency key derived from our own row's UUID, so a retry after
+# a timeout (by the SDK, the donor or the page) gets the object Stripe already made.
+
+
+def create_customer(*, email: str, name: str, idempotency_key: str) -> stripe.Customer:
+    return client().v1.customers.create(
+        params={"email": email, "name": name}, options={"idempotency_key": idempotency_key}
+    )
+
+
+def create_payment_intent(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> stripe.PaymentIntent:
+    # No receipt_email: the tax receipt is ours, Stripe's own receipt would confuse donors.
+    return client().v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": currency,
+            "customer": customer_id,
+            "description": description,
+            "metadata": metadata,
+            "automatic_payment_methods": {"enabled": True},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> stripe.PaymentIntent:
+    return client().v1.payment_intents.retrieve(payment_intent_id)
+
+
+def donation_product_id() -> str:
+    """The Stripe product every recurring gift's price points at, made on first use.
+
+    Subscription items take `price_data` but it must name a product; a fixed id makes
+    creating it idempotent across processes and restarts."""
+    product_id = settings.STRIPE_DONATION_PRODUCT_ID
+    # Remember it only for the real client: a test's fresh emulator starts with no products.
+    if product_id in _known_products and not _override:
+        return product_id
+    try:
+        client().v1.products.retrieve(product_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404:
+            raise
+        try:
+            client().v1.products.create(params={"id": product_id, "name": "Recurring gift"})
+        except stripe.InvalidRequestError as create_error:
+            # Another process made it between our two calls.
+            if create_error.code != "resource_already_exists":
+                raise
+    if not _override:
+        _known_products.add(product_id)
+    return product_id
+
+
+_known_products: set[str] = set()
+
+
+def create_subscription(
+    *,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> stripe.Subscription:
+    """An incomplete subscription whose first invoice the browser pays with the Payment
+    Element (`default_incomplete`); its client secret is on latest_invoice."""
+    return client().v1.subscriptions.create(
+        params={
+            "customer": customer_id,
+            "description": description,
+            "items": [
+                {
+                    "price_data": {
+                        "currency": currency,
+                        "product": donation_product_id(),
+                        "unit_amount": amount,
+                        "recurring": {"interval": interval},
+                    }
+                }
+            ],
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "metadata": metadata,
+            "expand": ["latest_invoice.confirmation_secret", "latest_invoice.payments"],
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_subscription(subscription_id: str) -> stripe.Subscription:
+    return client().v1.subscriptions.retrieve(subscription_id)
+
+
+def cancel_payment_intent(payment_intent_id: str) -> stripe.PaymentIntent:
+    return client().v1.payment_intents.cancel(
+        payment_intent_id, params={"cancellation_reason": "abandoned"}
+    )
+
+
+def cancel_subscription(subscription_id: str) -> stripe.Subscription:
+    return client().v1.subscriptions.cancel(subscription_id)
