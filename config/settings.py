@@ -256,3 +256,15 @@ DONATION_CHALLENGE_AFTER = env_int("DONATION_CHALLENGE_AFTER", 3)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Subscriptions name one Stripe product; created on first use when missing.
 STRIPE_DONATION_PRODUCT_ID = env_str("STRIPE_DONATION_PRODUCT_ID", "pledge_donation")
+
+# --- Stripe webhook inbox (donations.webhooks, donations.inbox, donations.tasks) --------
+# A pending row older than this is taken to have lost its task, and the sweep enqueues it.
+STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 120)
+# The sweep lists Stripe's events from the newest one stored less this overlap (Stripe's
+# clock), or, with an empty inbox, this far back. Stripe keeps events for 30 days.
+STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)
+STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS = env_int("STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS", 3 * 86400)
+CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
+    "task": "donations.tasks.sweep_stripe_inbox",
+    "schedule": float(env_int("STRIPE_INBOX_SWEEP_SECONDS", 300)),
+}

@@ -543,11 +543,17 @@ def _invoice_payment_intent_id(invoice: Mapping) -> str:
 def _recurring_for_invoice(invoice: Mapping) -> RecurringDonation | None:
     sub_id, metadata = _invoice_subscription(invoice)
     if not sub_id and not metadata:
-        return None
-    return _find_recurring(
-        public_id=_metadata_uuid({"metadata": metadata}, "recurring_donation_id"),
-        subscription_id=sub_id,
-    )
+        return None  # not a subscription's invoice
+    public_id = _metadata_uuid({"metadata": metadata}, "recurring_donation_id")
+    found = _find_recurring(public_id=public_id, subscription_id=sub_id)
+    if found is None and public_id is None and sub_id:
+        # An invoice without the subscription's metadata, for a subscription whose id we
+        # have not saved yet (the checkout may still be writing it): ask the subscription.
+        subscription = plain(gateway.retrieve_subscription(sub_id))
+        found = _find_recurring(
+            public_id=_metadata_uuid(subscription, "recurring_donation_id"), subscription_id=sub_id
+        )
+    return found
 
 
 def _frequency(rd: RecurringDonation) -> str:
@@ -674,3 +680,23 @@ def apply_succeeded_payment_ledger(*, donation: Donation) -> None:
     """The charge's ledger row for a succeeded gift (fee and net come from Stripe)."""
     if donation.stripe_charge_id:
         ledger.record_charge(charge_id=donation.stripe_charge_id, donation=donation)
+
+
+def note_invoice_action_required(*, invoice: StripeThing) -> Donation | None:
+    """A renewal waits for the donor to authenticate: keep the payment, say why it waits."""
+    data = plain(invoice)
+    rd = _recurring_for_invoice(data)
+    if rd is None:
+        return None
+    donation = _invoice_donation(rd, data, _invoice_payment_intent_id(data))
+
+    def waiting(row: Donation) -> dict[str, Any] | None:
+        if row.status not in _UNSETTLED or row.failure_code == "authentication_required":
+            return None
+        return {
+            "failure_code": "authentication_required",
+            "failure_message": "The donor's bank asks them to confirm this payment.",
+        }
+
+    donation, _ = _change_donation(donation, waiting)
+    return donation

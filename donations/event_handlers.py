@@ -1,0 +1,113 @@
+"""What each Stripe event type does: the dispatch table read by the inbox task.
+
+A handler gets the stored event (a plain dict) and calls a service in
+`donations.reconcile`; all of them are idempotent and tolerate any order, because Stripe
+repeats and reorders deliveries. A type missing from HANDLERS is stored and ignored.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from donations import gateway, ledger, reconcile
+from donations.models import Donation
+
+Event = Mapping[str, Any]
+
+
+def _object(event: Event) -> dict[str, Any]:
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return dict(obj) if isinstance(obj, Mapping) else {}
+
+
+def _created(event: Event) -> int | None:
+    created = event.get("created")
+    return created if isinstance(created, int) and not isinstance(created, bool) else None
+
+
+def payment_intent_changed(event: Event) -> None:
+    """succeeded, payment_failed, canceled, processing: the gift follows its PaymentIntent."""
+    payment_intent = _object(event)
+    donation = reconcile.sync_payment_intent(
+        payment_intent=payment_intent, event_created=_created(event)
+    )
+    charge_id = reconcile.stripe_id(payment_intent.get("latest_charge"))
+    if (
+        donation is not None
+        and payment_intent.get("status") == "succeeded"
+        and charge_id
+        and donation.status
+        not in {Donation.Status.PENDING, Donation.Status.PROCESSING, Donation.Status.FAILED}
+    ):
+        ledger.record_charge(charge_id=charge_id, donation=donation)
+
+
+def invoice_paid(event: Event) -> None:
+    reconcile.apply_invoice(invoice=_object(event), paid=True)
+
+
+def invoice_payment_failed(event: Event) -> None:
+    reconcile.apply_invoice(invoice=_object(event), paid=False)
+
+
+def invoice_payment_action_required(event: Event) -> None:
+    """A renewal needs the donor to authenticate (3-D Secure): note it on the payment."""
+    reconcile.note_invoice_action_required(invoice=_object(event))
+
+
+def subscription_changed(event: Event) -> None:
+    """created, updated, deleted: the recurring gift mirrors its subscription."""
+    reconcile.sync_subscription(subscription=_object(event), event_created=_created(event))
+
+
+def charge_refunded(event: Event) -> None:
+    reconcile.apply_charge_refunded(charge=_object(event))
+
+
+def refund_changed(event: Event) -> None:
+    reconcile.apply_refund(refund=_object(event))
+
+
+def dispute_opened(event: Event) -> None:
+    reconcile.apply_dispute(dispute=_object(event))
+
+
+def dispute_closed(event: Event) -> None:
+    reconcile.apply_dispute(dispute=_object(event), closing=True)
+
+
+def payout_paid(event: Event) -> None:
+    """Stamp the payout on the ledger rows it paid out, for the books' bank reconciliation."""
+    payout_id = reconcile.stripe_id(_object(event).get("id"))
+    if payout_id:
+        ids = [
+            reconcile.stripe_id(reconcile.plain(bt).get("id"))
+            for bt in gateway.list_payout_balance_transactions(payout_id=payout_id)
+        ]
+        ledger.mark_paid_out(payout_id=payout_id, balance_transaction_ids=ids)
+
+
+HANDLERS: dict[str, Callable[[Event], None]] = {
+    "payment_intent.succeeded": payment_intent_changed,
+    "payment_intent.payment_failed": payment_intent_changed,
+    "payment_intent.canceled": payment_intent_changed,
+    "payment_intent.processing": payment_intent_changed,
+    # invoice.payment_succeeded duplicates invoice.paid; one of them is enough.
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+    "invoice.payment_action_required": invoice_payment_action_required,
+    "customer.subscription.created": subscription_changed,
+    "customer.subscription.updated": subscription_changed,
+    "customer.subscription.deleted": subscription_changed,
+    "customer.subscription.paused": subscription_changed,
+    "customer.subscription.resumed": subscription_changed,
+    "charge.refunded": charge_refunded,
+    "refund.created": refund_changed,
+    "refund.updated": refund_changed,
+    "charge.dispute.created": dispute_opened,
+    "charge.dispute.updated": dispute_opened,
+    "charge.dispute.funds_withdrawn": dispute_opened,
+    "charge.dispute.funds_reinstated": dispute_opened,
+    "charge.dispute.closed": dispute_closed,
+    "payout.paid": payout_paid,
+}

@@ -1,0 +1,59 @@
+"""Celery tasks for the Stripe webhook inbox: thin wrappers around donations.inbox."""
+
+import logging
+
+from celery import shared_task
+
+from donations import inbox
+
+log = logging.getLogger(__name__)
+
+# Backoff for an event that cannot be applied yet: 5 s, 10 s, 20 s... capped at 30 min.
+# After MAX_RETRIES the row stays failed and the sweep keeps offering it, so it is never
+# dropped; staff see its attempts and last error in the admin.
+RETRY_BASE_SECONDS = 5
+RETRY_CAP_SECONDS = 30 * 60
+MAX_RETRIES = 12
+
+
+def retry_countdown(retries: int) -> int:
+    return min(RETRY_BASE_SECONDS * 2**retries, RETRY_CAP_SECONDS)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def process_stripe_event(self, event_pk: int) -> str:
+    try:
+        return inbox.process_event(event_pk=event_pk)
+    except inbox.RetryLater as error:
+        if self.request.called_directly or self.request.is_eager:
+            # In-process (tests, the sweep run by hand): the row is marked failed and the
+            # sweep retries it; re-raising here would fail the webhook that enqueued it.
+            log.info("stripe event %s will be retried by the sweep: %s", event_pk, error)
+            return "failed"
+        if self.request.retries >= MAX_RETRIES:
+            return "failed"
+        raise self.retry(countdown=retry_countdown(self.request.retries), exc=error) from error
+
+
+def send_processing_task(event_pk: int) -> None:
+    """Publish process_stripe_event without Celery's publish retries: with the broker down
+    the webhook must still answer at once (the row is stored; the sweep enqueues it)."""
+    process_stripe_event.apply_async((event_pk,), retry=False)
+
+
+@shared_task(acks_late=True)
+def sweep_stripe_inbox() -> dict[str, int]:
+    """Re-enqueue inbox rows whose task was lost, and store events Stripe sent that never
+    arrived (the endpoint was down, a delivery was dropped). Run by beat."""
+    stuck = inbox.stuck_event_pks()
+    requeued = inbox.enqueue(stuck, send=send_processing_task)
+    listed, new_pks = inbox.fetch_missed_events()
+    enqueued_new = inbox.enqueue(new_pks, send=send_processing_task)
+    if new_pks:
+        log.warning("the sweep found %d stripe events that never arrived", len(new_pks))
+    return {
+        "requeued": requeued,
+        "listed": listed,
+        "stored": len(new_pks),
+        "enqueued": enqueued_new,
+    }
