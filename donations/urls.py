@@ -1,9 +1,11 @@
 from django.urls import path
 
-from donations import webhooks
+from donations import views_form
 
 app_name = "donations"
 
 urlpatterns = [
-    path("stripe/webhook/", webhooks.stripe_webhook, name="stripe-webhook"),
+    path("donate/", views_form.donate, name="donate"),
+    path("donate/thanks/<uuid:public_id>/", views_form.thanks, name="thanks"),
+    path("donate/declined/", views_form.declined, name="declined"),
 ]
