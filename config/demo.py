@@ -52,15 +52,52 @@ def main() -> int:
     site = env["SITE_URL"]
     commands: list[tuple[str, list[str]]] = []
     if "STRIPE_SECRET_KEY" not in os.environ:
-        commands.append((
-            "stripe emulator",
-            ["-m", "fakestripe", "--port", str(STRIPE_PORT), "--webhook-url", f"{site}/stripe/webhook/",
-             "--webhook-secret", env.get("STRIPE_WEBHOOK_SECRET", "whsec_emulator")],
-        ))
+        commands.append(
+            (
+                "stripe emulator",
+                [
+                    "-m",
+                    "fakestripe",
+                    "--port",
+                    str(STRIPE_PORT),
+                    "--webhook-url",
+                    f"{site}/stripe/webhook/",
+                    "--webhook-secret",
+                    env.get("STRIPE_WEBHOOK_SECRET", "whsec_emulator"),
+                ],
+            )
+        )
     commands += [
-        ("web", ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2",
-                 "--access-logfile", "-", "--graceful-timeout", "5"]),
-        ("worker", ["-m", "celery", "-A", "config.celery:app", "worker", "--loglevel", "INFO", "--concurrency", "2"]),
+        (
+            "web",
+            [
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{WEB_PORT}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+        ),
+        (
+            "worker",
+            [
+                "-m",
+                "celery",
+                "-A",
+                "config.celery:app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+        ),
         ("beat", ["-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]),
     ]
     processes = []

@@ -1,13 +1,12 @@
 """GET /healthz: 200 when the database and the Celery broker answer, 503 naming what does not."""
 
+import time
+
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-import time
-
-from django.core.cache import cache
 
 from config.celery import app as celery_app
 from config.tasks import HEARTBEAT_KEY

@@ -6,7 +6,13 @@ from members.models import Membership, Newsletter, NewsletterSubscription, Suppo
 class SubscriptionInline(admin.TabularInline):
     model = NewsletterSubscription
     extra = 0
-    readonly_fields = ["consent_source", "consent_at", "consent_ip", "confirmed_at", "unsubscribed_at"]
+    readonly_fields = [
+        "consent_source",
+        "consent_at",
+        "consent_ip",
+        "confirmed_at",
+        "unsubscribed_at",
+    ]
 
 
 @admin.register(Supporter)

@@ -44,7 +44,11 @@ class Supporter(models.Model):
     @property
     def postal_address_lines(self) -> list[str]:
         locality = " ".join(p for p in (self.city, self.region, self.postal_code) if p)
-        return [line for line in (self.address_line1, self.address_line2, locality, self.country) if line]
+        return [
+            line
+            for line in (self.address_line1, self.address_line2, locality, self.country)
+            if line
+        ]
 
     def anonymise(self) -> None:
         """Erase personal fields; gifts and receipts stay, as tax law requires."""
@@ -60,7 +64,9 @@ class Newsletter(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
-    offered_on_form = models.BooleanField(default=False, help_text="Show a checkbox on the donation form.")
+    offered_on_form = models.BooleanField(
+        default=False, help_text="Show a checkbox on the donation form."
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -77,7 +83,9 @@ class NewsletterSubscription(models.Model):
         UNSUBSCRIBED = "unsubscribed"
 
     supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="subscriptions")
-    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="subscriptions")
+    newsletter = models.ForeignKey(
+        Newsletter, on_delete=models.CASCADE, related_name="subscriptions"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     # The consent record: where and when the supporter asked, and from which address.
     consent_source = models.CharField(max_length=50, blank=True)
@@ -88,7 +96,9 @@ class NewsletterSubscription(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["supporter", "newsletter"], name="one_subscription_per_list"),
+            models.UniqueConstraint(
+                fields=["supporter", "newsletter"], name="one_subscription_per_list"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -104,7 +114,8 @@ class Tier(models.Model):
         default=0, help_text="Qualifies with a monthly gift of at least this, in minor units."
     )
     yearly_amount = models.PositiveIntegerField(
-        default=0, help_text="…or with gifts totalling at least this in twelve months, in minor units."
+        default=0,
+        help_text="…or with gifts totalling at least this in twelve months, in minor units.",
     )
     benefit_description = models.CharField(max_length=300, blank=True)
     benefit_value = models.PositiveIntegerField(

@@ -43,7 +43,12 @@ class CeleryWorker:
         redis_url = os.environ.get("REDIS_URL") if filesystem_dir is None else None
         if redis_url:
             broker_url, transport_options = redis_url, {}
-            settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+            settings.CACHES = {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": redis_url,
+                }
+            }
         else:
             queue = filesystem_dir or Path(settings.CELERY_FILESYSTEM_DIR)
             queue.mkdir(parents=True, exist_ok=True)
@@ -57,14 +62,33 @@ class CeleryWorker:
                 "control_folder": str(queue.parent / "control"),
                 "store_processed": False,
             }
-            settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(cache_dir)}}
+            settings.CACHES = {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                    "LOCATION": str(cache_dir),
+                }
+            }
         with _app_broker(broker_url, transport_options):
             # Drop anything an earlier test left queued, so this worker runs only our tasks.
             celery_app.control.purge()
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config.celery:app", "worker", "--pool=solo",
-                 "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config.celery:app",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=INFO",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             worker = cls(process=process)
             worker._wait_until_ready()
@@ -101,7 +125,9 @@ class CeleryWorker:
             if result:
                 return result
             time.sleep(interval)
-        raise AssertionError(f"timed out after {timeout}s; worker log:\n" + "".join(self.output[-80:]))
+        raise AssertionError(
+            f"timed out after {timeout}s; worker log:\n" + "".join(self.output[-80:])
+        )
 
 
 @contextlib.contextmanager
@@ -112,7 +138,11 @@ def _app_broker(url: str, transport_options: dict) -> Iterator[None]:
     """
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
-    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = url, transport_options, False
+    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = (
+        url,
+        transport_options,
+        False,
+    )
     _drop_pools()
     try:
         yield

@@ -23,11 +23,17 @@ def run_manage(*args: str, environ: dict[str, str]) -> subprocess.CompletedProce
     dropped = {*PRODUCTION_ENV, "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], env={**base, **environ}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        env={**base, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ALLOWED_HOSTS"]
+)
 def test_production_start_up_names_a_missing_secret(missing):
     environ = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run_manage("check", environ=environ)

@@ -1,0 +1,146 @@
+"""Memberships follow giving: tiers are earned by a monthly commitment or a yearly total."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from donations.hooks import GiftEvent, GiftFact, announce
+from donations.memberships import membership_refresh, refresh_all_memberships
+from donations.models import Donation, RecurringDonation
+from members.models import Membership, NewsletterSubscription
+from tests.factories import (
+    DonationFactory,
+    NewsletterFactory,
+    RecurringDonationFactory,
+    SupporterFactory,
+    TierFactory,
+)
+
+
+@pytest.fixture
+def tiers(db):
+    members_letter = NewsletterFactory(slug="members", offered_on_form=False)
+    reader = TierFactory(name="Reader", monthly_amount=500, yearly_amount=6000)
+    member = TierFactory(
+        name="Member", monthly_amount=1500, yearly_amount=18000, benefit_value=1500
+    )
+    member.newsletters.add(members_letter)
+    return {"reader": reader, "member": member, "letter": members_letter}
+
+
+def current(supporter) -> Membership | None:
+    return supporter.memberships.filter(status__in=["active", "grace"]).first()
+
+
+def test_a_monthly_gift_earns_the_highest_tier_it_reaches(tiers):
+    recurring = RecurringDonationFactory(amount=2000)
+    membership = membership_refresh(supporter_id=recurring.supporter_id)
+    assert membership.tier == tiers["member"]
+    assert membership.status == Membership.Status.ACTIVE
+
+
+def test_fee_cover_does_not_count_towards_a_tier(tiers):
+    recurring = RecurringDonationFactory(amount=1530, fee_covered=75)  # 14.55 given
+    assert membership_refresh(supporter_id=recurring.supporter_id).tier == tiers["reader"]
+
+
+def test_an_annual_gift_counts_as_a_twelfth_a_month(tiers):
+    recurring = RecurringDonationFactory(amount=18000, interval=RecurringDonation.Interval.YEAR)
+    assert membership_refresh(supporter_id=recurring.supporter_id).tier == tiers["member"]
+
+
+def test_one_time_gifts_over_twelve_months_earn_a_tier(tiers):
+    supporter = SupporterFactory()
+    DonationFactory(
+        supporter=supporter, amount=10000, succeeded_at=timezone.now() - timedelta(days=200)
+    )
+    DonationFactory(supporter=supporter, amount=8000, succeeded_at=timezone.now())
+    assert membership_refresh(supporter_id=supporter.pk).tier == tiers["member"]
+
+
+def test_refunded_money_does_not_count(tiers):
+    supporter = SupporterFactory()
+    DonationFactory(
+        supporter=supporter,
+        amount=18000,
+        amount_refunded=10000,
+        status=Donation.Status.PARTIALLY_REFUNDED,
+        succeeded_at=timezone.now(),
+    )
+    assert membership_refresh(supporter_id=supporter.pk).tier == tiers["reader"]  # 80.00 kept
+
+
+def test_a_past_due_monthly_gift_keeps_the_tier_in_grace(tiers):
+    recurring = RecurringDonationFactory(amount=1500, status=RecurringDonation.Status.PAST_DUE)
+    membership = membership_refresh(supporter_id=recurring.supporter_id)
+    assert (membership.tier, membership.status) == (tiers["member"], Membership.Status.GRACE)
+
+
+def test_a_cancelled_gift_lapses_the_membership_and_keeps_its_history(tiers):
+    recurring = RecurringDonationFactory(amount=1500)
+    first = membership_refresh(supporter_id=recurring.supporter_id)
+    recurring.status = RecurringDonation.Status.CANCELED
+    recurring.save()
+    assert membership_refresh(supporter_id=recurring.supporter_id) is None
+    first.refresh_from_db()
+    assert first.status == Membership.Status.LAPSED and first.ends_at is not None
+
+
+def test_a_raise_moves_to_a_new_membership(tiers):
+    recurring = RecurringDonationFactory(amount=500)
+    old = membership_refresh(supporter_id=recurring.supporter_id)
+    recurring.amount = 1500
+    recurring.save()
+    new = membership_refresh(supporter_id=recurring.supporter_id)
+    old.refresh_from_db()
+    assert (old.status, new.tier, new.pk != old.pk) == (
+        Membership.Status.LAPSED,
+        tiers["member"],
+        True,
+    )
+
+
+def test_refreshing_twice_changes_nothing(tiers):
+    recurring = RecurringDonationFactory(amount=1500)
+    membership_refresh(supporter_id=recurring.supporter_id)
+    membership_refresh(supporter_id=recurring.supporter_id)
+    assert Membership.objects.filter(supporter=recurring.supporter).count() == 1
+
+
+def test_a_tier_subscribes_to_its_newsletters_but_never_over_an_unsubscribe(tiers):
+    recurring = RecurringDonationFactory(amount=1500)
+    membership_refresh(supporter_id=recurring.supporter_id)
+    subscription = NewsletterSubscription.objects.get(
+        supporter=recurring.supporter, newsletter=tiers["letter"]
+    )
+    assert (subscription.status, subscription.consent_source) == ("subscribed", "membership")
+    subscription.status = NewsletterSubscription.Status.UNSUBSCRIBED
+    subscription.save()
+    Membership.objects.all().delete()
+    membership_refresh(supporter_id=recurring.supporter_id)
+    subscription.refresh_from_db()
+    assert subscription.status == NewsletterSubscription.Status.UNSUBSCRIBED
+
+
+def test_a_gift_announced_through_the_hook_refreshes_the_membership(
+    tiers, django_capture_on_commit_callbacks
+):
+    donation = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        announce(
+            GiftEvent(
+                fact=GiftFact.SUCCEEDED, supporter_id=donation.supporter_id, donation_id=donation.pk
+            )
+        )
+    assert current(donation.supporter).tier == tiers["reader"]
+
+
+def test_the_daily_refresh_lapses_a_yearly_gift_after_twelve_months(tiers):
+    donation = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    membership_refresh(supporter_id=donation.supporter_id)
+    Donation.objects.filter(pk=donation.pk).update(
+        succeeded_at=timezone.now() - timedelta(days=366)
+    )
+    assert refresh_all_memberships() == 1
+    assert current(donation.supporter) is None
