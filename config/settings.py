@@ -268,3 +268,24 @@ CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
     "task": "donations.tasks.sweep_stripe_inbox",
     "schedule": float(env_int("STRIPE_INBOX_SWEEP_SECONDS", 300)),
 }
+
+# --- Finance exports (receipts/exports; helper E) ---------------------------------------
+# The fiscal year starts on the first of this month; FY names follow the year it ends in
+# ("end", as the US federal and most US nonprofit years) or the year it starts in.
+FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 1)
+if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"FISCAL_YEAR_START_MONTH must be 1-12; got {FISCAL_YEAR_START_MONTH}."
+    )
+FISCAL_YEAR_NAMED_BY = env_choice("FISCAL_YEAR_NAMED_BY", ("end", "start"), "end")
+# Above these row counts an export runs as a Celery task writing a file under media,
+# because gunicorn kills a sync worker `timeout` seconds into a request (30 s by default)
+# and a client on a slow line could take that long to read ~15 MB. .xlsx is built whole
+# before its first byte can leave, so its limit is lower.
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 100_000)
+EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
+# The export task lives in its own module beside receipts/tasks.py; Celery's `imports`
+# setting is the documented way to register a module autodiscovery does not look for.
+CELERY_IMPORTS = ("receipts.tasks_export",)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("receipts/", include("receipts.urls")),
     path("", include("donations.urls")),
 ]

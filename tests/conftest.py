@@ -111,3 +111,27 @@ def page(chromium):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# --- Finance exports (appended by the export work) --------------------------------------
+
+
+@pytest.fixture
+def finance_exporter(finance_staff):
+    """finance_staff, whose Finance group holds receipts.export_receipts. The data
+    migration grants it; a transactional test's flush wipes that grant, so it is made
+    again here (adding a permission a group already holds changes nothing)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(
+        codename="export_receipts", content_type__app_label="receipts"
+    )
+    finance_staff.groups.get(name="Finance").permissions.add(permission)
+    return get_user_model().objects.get(pk=finance_staff.pk)  # a fresh permission cache
+
+
+@pytest.fixture
+def other_staff(db):
+    """Staff, but not in Finance: may use the admin, may not export."""
+    return UserFactory(username="editor", is_staff=True)

@@ -70,3 +70,53 @@ class DonationFactory(factory.django.DjangoModelFactory):
     currency = "usd"
     status = Donation.Status.SUCCEEDED
     stripe_payment_intent_id = factory.Sequence(lambda n: f"pi_test{n:08d}")
+
+
+# --- Receipts and the ledger (appended by the finance export work; D may extend) --------
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    """A charge's balance transaction: gross, Stripe's fee, and the net that was paid out."""
+
+    class Meta:
+        model = "donations.LedgerEntry"
+
+    donation = factory.SubFactory(DonationFactory)
+    kind = "charge"
+    stripe_balance_transaction_id = factory.Sequence(lambda n: f"txn_test{n:08d}")
+    stripe_source_id = factory.Sequence(lambda n: f"ch_test{n:08d}")
+    gross = factory.LazyAttribute(lambda e: e.donation.amount)
+    fee = factory.LazyAttribute(lambda e: round(e.gross * 0.029) + 30)
+    net = factory.LazyAttribute(lambda e: e.gross - e.fee)
+    currency = "usd"
+    stripe_payout_id = factory.Sequence(lambda n: f"po_test{n:08d}")
+
+
+class ReceiptFactory(factory.django.DjangoModelFactory):
+    """An issued gift receipt for a succeeded donation (numbers from a factory sequence,
+    not from the real numbering service)."""
+
+    class Meta:
+        model = "receipts.Receipt"
+
+    donation = factory.SubFactory(DonationFactory)
+    supporter = factory.LazyAttribute(
+        lambda r: r.donation.supporter if r.donation else SupporterFactory()
+    )
+    jurisdiction = "US"
+    series = "US-2026"
+    sequence = factory.Sequence(lambda n: n + 1)
+    number = factory.LazyAttribute(lambda r: f"{r.series}-{r.sequence:06d}")
+    currency = "usd"
+    amount_received = factory.LazyAttribute(lambda r: r.donation.amount if r.donation else 10000)
+    benefit_value = 0
+    deductible_amount = factory.LazyAttribute(lambda r: r.amount_received - r.benefit_value)
+    received_at = factory.LazyFunction(lambda: _now())
+    snapshot = factory.LazyAttribute(lambda r: {"number": r.number, "amount": r.amount_received})
+    snapshot_sha256 = factory.LazyAttribute(lambda r: "0" * 64)

@@ -1,0 +1,219 @@
+"""The one SELECT behind every export, and the two ways its rows leave the database.
+
+Rows are receipts in number order (series, then sequence), the order an auditor checks
+for gaps, each with the money of its gift: gross, the Stripe fee and net summed over the
+gift's ledger entries (charge, refunds, disputes), refunds, and the Stripe ids that tie
+the row to the balance transaction and the payout.
+
+- On PostgreSQL, CSV comes from `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv)`: the
+  server formats dates (in the organisation's time zone) and amounts (decimal text made
+  from integer minor units, never through a float), and psycopg 3 hands the bytes over
+  as they come, so Python only batches and forwards them.
+- Everywhere else (SQLite, and .xlsx on either), rows come through a chunked cursor
+  (a server-side cursor on PostgreSQL) and Python formats them: memory stays flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import connection
+
+from donations.models import Donation, LedgerEntry
+from members.models import Supporter
+from receipts.exports.filters import ExportFilters
+from receipts.models import Receipt
+
+FETCH_ROWS = 2_000
+# COPY hands over one row per read; forwarding each alone would cost a socket write per
+# row, so rows are gathered into chunks of about this size.
+COPY_CHUNK_BYTES = 256 * 1024
+
+# Currencies whose minor unit is not a hundredth (Stripe's list): amounts in these are
+# whole units, or thousandths.
+ZERO_DECIMAL = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+
+# The raw SELECT's columns, in order. `formats` turns each row into the printed columns.
+RAW_COLUMNS = (
+    "number", "series", "kind", "jurisdiction", "status",
+    "received_at", "issued_at", "voided_at", "replaces", "replaced_by",
+    "donor_name", "donor_email", "currency",
+    "amount_received", "benefit_value", "deductible_amount",
+    "gift_gross", "fee_covered", "stripe_fee", "refunded", "net", "gift_status",
+    "stripe_payment_intent", "stripe_charge", "stripe_invoice",
+    "stripe_balance_transaction", "stripe_payout",
+)  # fmt: skip
+AMOUNT_COLUMNS = frozenset(
+    ("amount_received", "benefit_value", "deductible_amount", "gift_gross", "fee_covered",
+     "stripe_fee", "refunded", "net")
+)  # fmt: skip
+DATETIME_COLUMNS = frozenset(("received_at", "issued_at", "voided_at"))
+# Free text a donor typed: a leading = + - @ would run as a formula in a spreadsheet.
+DONOR_TEXT_COLUMNS = frozenset(("donor_name", "donor_email"))
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def minor_unit_exponent(currency: str) -> int:
+    currency = currency.lower()
+    if currency in ZERO_DECIMAL:
+        return 0
+    return 3 if currency in THREE_DECIMAL else 2
+
+
+def raw_select(filters: ExportFilters) -> tuple[str, list]:
+    """The portable SELECT (SQLite and PostgreSQL) and its parameters."""
+    receipt, supporter = Receipt._meta.db_table, Supporter._meta.db_table
+    donation, ledger = Donation._meta.db_table, LedgerEntry._meta.db_table
+    where, params = _where(filters)
+    sql = f"""
+        SELECT r.number, r.series, r.kind, r.jurisdiction, r.status,
+               r.received_at, r.issued_at, r.voided_at, rp.number, rb.number,
+               TRIM(COALESCE(s.first_name, '') || ' ' || COALESCE(s.last_name, '')), s.email,
+               r.currency, r.amount_received, r.benefit_value, r.deductible_amount,
+               d.amount, d.fee_covered, l.fee, d.amount_refunded, l.net, d.status,
+               d.stripe_payment_intent_id, d.stripe_charge_id, d.stripe_invoice_id,
+               l.balance_transaction, l.payout
+        FROM {receipt} r
+        JOIN {supporter} s ON s.id = r.supporter_id
+        LEFT JOIN {receipt} rp ON rp.id = r.replaces_id
+        LEFT JOIN {receipt} rb ON rb.replaces_id = r.id
+        LEFT JOIN {donation} d ON d.id = r.donation_id
+        LEFT JOIN (
+            SELECT donation_id, SUM(fee) AS fee, SUM(net) AS net,
+                   MAX(CASE WHEN kind = 'charge' THEN stripe_balance_transaction_id END)
+                       AS balance_transaction,
+                   MAX(CASE WHEN kind = 'charge' THEN stripe_payout_id END) AS payout
+            FROM {ledger} WHERE donation_id IS NOT NULL GROUP BY donation_id
+        ) l ON l.donation_id = r.donation_id
+        WHERE {where}
+        ORDER BY r.series, r.sequence, r.id
+    """
+    return sql, params
+
+
+def count_select(filters: ExportFilters) -> tuple[str, list]:
+    # Every join above is one-to-one or optional, so counting receipts counts rows.
+    where, params = _where(filters)
+    return f"SELECT COUNT(*) FROM {Receipt._meta.db_table} r WHERE {where}", params
+
+
+def _where(filters: ExportFilters) -> tuple[str, list]:
+    adapt = connection.ops.adapt_datetimefield_value
+    clauses = ["r.received_at >= %s", "r.received_at < %s"]
+    params: list = [adapt(filters.start), adapt(filters.end)]
+    for column, values in (
+        ("status", filters.statuses),
+        ("jurisdiction", filters.jurisdictions),
+        ("kind", filters.kinds),
+    ):
+        if values:
+            clauses.append(f"r.{column} IN ({', '.join(['%s'] * len(values))})")
+            params.extend(values)
+    return " AND ".join(clauses), params
+
+
+def count_rows(filters: ExportFilters) -> int:
+    sql, params = count_select(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def iter_raw_rows(filters: ExportFilters) -> Iterator[tuple]:
+    """Raw rows in chunks; a server-side cursor on PostgreSQL, so memory stays flat."""
+    sql, params = raw_select(filters)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield from rows
+
+
+# --- PostgreSQL: COPY ------------------------------------------------------------------
+
+
+def _sql_amount(column: str) -> str:
+    """Decimal text from integer minor units, exact (numeric, never float)."""
+    zero = ", ".join(f"'{c}'" for c in sorted(ZERO_DECIMAL))
+    three = ", ".join(f"'{c}'" for c in sorted(THREE_DECIMAL))
+    return (
+        f"CASE WHEN x.currency IN ({zero}) THEN x.{column}::text"
+        f" WHEN x.currency IN ({three}) THEN (x.{column}::numeric / 1000)::numeric(20, 3)::text"
+        f" ELSE (x.{column}::numeric / 100)::numeric(20, 2)::text END"
+    )
+
+
+def _sql_column(column: str) -> str:
+    if column in DATETIME_COLUMNS:
+        return f"to_char(x.{column} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS')"
+    if column in AMOUNT_COLUMNS:
+        return _sql_amount(column)
+    if column == "currency":
+        return "upper(x.currency)"
+    if column in DONOR_TEXT_COLUMNS:
+        starts = ", ".join(
+            "E'\\t'" if c == "\t" else "E'\\r'" if c == "\r" else f"'{c}'" for c in FORMULA_STARTS
+        )
+        return f"CASE WHEN left(x.{column}, 1) IN ({starts}) THEN '''' || x.{column} ELSE NULLIF(x.{column}, '') END"
+    # Blank and NULL print alike (COPY would quote a blank as "" to tell them apart).
+    return f"NULLIF(x.{column}, '')"
+
+
+def copy_select(filters: ExportFilters, *, time_zone: str, trailer: list[str]) -> tuple[str, list]:
+    """`COPY (formatted SELECT) TO STDOUT WITH CSV`; `trailer` adds constant columns."""
+    inner, inner_params = raw_select(filters)
+    names = ", ".join(RAW_COLUMNS)
+    columns, params = [], []
+    for column in RAW_COLUMNS:
+        columns.append(_sql_column(column))
+        if column in DATETIME_COLUMNS:
+            params.append(time_zone)
+    for value in trailer:
+        columns.append("%s::text")
+        params.append(value)
+    sql = (
+        f"COPY (SELECT {', '.join(columns)} FROM ({inner}) AS x ({names}))"
+        " TO STDOUT WITH (FORMAT csv)"
+    )
+    # The outer SELECT's placeholders come first in the text, then the inner ones.
+    return sql, params + inner_params
+
+
+def iter_copy_chunks(
+    filters: ExportFilters, *, time_zone: str, trailer: list[str]
+) -> Iterator[tuple[bytes, int]]:
+    """(chunk of CSV bytes, rows in it) straight from COPY, which hands over one row a read."""
+    sql, params = copy_select(filters, time_zone=time_zone, trailer=trailer)
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # psycopg's own cursor: Django has no COPY API
+        buffer = bytearray()
+        rows = 0
+        with cursor.copy(sql, params) as copy:
+            for data in copy:
+                buffer += data
+                rows += 1
+                if len(buffer) >= COPY_CHUNK_BYTES:
+                    yield bytes(buffer), rows
+                    buffer.clear()
+                    rows = 0
+        if buffer:
+            yield bytes(buffer), rows
