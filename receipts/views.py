@@ -29,7 +29,11 @@ def mine(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(supporter, HttpResponse):
         return supporter
     receipts = supporter.receipts.order_by("-issued_at")
-    return render(request, "receipts/mine.html", {"supporter": supporter, "receipts": receipts, "token": token})
+    return render(
+        request,
+        "receipts/mine.html",
+        {"supporter": supporter, "receipts": receipts, "token": token},
+    )
 
 
 @never_cache

@@ -1,0 +1,162 @@
+"""Rendering a receipt's PDF and emailing it: two steps, each with its own state.
+
+Rendering is idempotent (the PDF comes from the frozen snapshot alone), so a repeat only
+wastes time; the first finished render is kept. Emailing is not idempotent, so each
+ReceiptEmail row is claimed with one conditional UPDATE before anything is sent: a task
+delivered twice, or two workers racing, send it once. A claim left by a worker that died
+mid-send is taken again after STALE_CLAIM (at worst the donor gets a duplicate then, never
+nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.emails import Attachment, send_email
+from receipts import links
+from receipts.models import Receipt, ReceiptEmail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+STALE_CLAIM = dt.timedelta(minutes=10)
+# Kinds that deliver the receipt itself; their outcome is the receipt's delivery status.
+PRIMARY_KINDS = (
+    ReceiptEmail.Kind.ISSUED,
+    ReceiptEmail.Kind.REPLACEMENT,
+    ReceiptEmail.Kind.STATEMENT,
+)
+
+
+class TamperedSnapshot(Exception):
+    """The stored snapshot no longer matches its hash; nothing is printed from it."""
+
+
+def render_pdf(snapshot: dict, **options) -> bytes:
+    # Imported on first use: WeasyPrint is heavy, and most processes never render.
+    from receipts.pdf import render_pdf
+
+    return render_pdf(snapshot, **options)
+
+
+def pdf_bytes(receipt: Receipt, *, copy: bool = False) -> bytes:
+    if not receipt.snapshot_is_intact():
+        raise TamperedSnapshot(f"receipt {receipt.number}: snapshot does not match its sha256")
+    return render_pdf(receipt.snapshot, void=not receipt.is_live, copy=copy)
+
+
+def render_receipt(*, receipt_id: int) -> list[int]:
+    """Render and store the PDF if it is missing; return the ids of emails now ready to send."""
+    receipt = Receipt.objects.get(pk=receipt_id)
+    if not receipt.pdf:
+        if not receipt.snapshot_is_intact():
+            raise TamperedSnapshot(f"receipt {receipt.number}: snapshot does not match its sha256")
+        content = render_pdf(receipt.snapshot)
+        store_pdf(receipt, content)
+    return list(
+        receipt.emails.filter(status=ReceiptEmail.Status.PENDING).values_list("pk", flat=True)
+    )
+
+
+def store_pdf(receipt: Receipt, content: bytes) -> bool:
+    name = default_storage.save(
+        f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}", ContentFile(content)
+    )
+    won = Receipt.objects.filter(pk=receipt.pk, pdf="").update(pdf=name)
+    Receipt.objects.filter(pk=receipt.pk, delivery_status=Receipt.Delivery.PENDING).update(
+        delivery_status=Receipt.Delivery.RENDERED
+    )
+    if not won:  # another render finished first; keep its file
+        default_storage.delete(name)
+    return bool(won)
+
+
+def claim_email(email_id: int) -> bool:
+    now = timezone.now()
+    claimable = (
+        Q(status=ReceiptEmail.Status.PENDING)
+        | Q(status=ReceiptEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
+        | Q(status=ReceiptEmail.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    )
+    return bool(
+        ReceiptEmail.objects.filter(claimable, pk=email_id).update(
+            status=ReceiptEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def needs_render(email: ReceiptEmail) -> bool:
+    return email.kind in PRIMARY_KINDS and not email.receipt.pdf
+
+
+def send_receipt_email(*, email_id: int) -> str:
+    """Send one claimed email. Returns "sent", "skipped" (not claimable) or "needs_render"."""
+    if not claim_email(email_id):
+        return "skipped"
+    email = ReceiptEmail.objects.select_related("receipt__supporter").get(pk=email_id)
+    receipt = email.receipt
+    if needs_render(email):
+        # Rendering is its own step; hand the claim back and let the render enqueue us.
+        ReceiptEmail.objects.filter(pk=email_id, status=ReceiptEmail.Status.SENDING).update(
+            status=ReceiptEmail.Status.PENDING, attempts=F("attempts") - 1
+        )
+        return "needs_render"
+    try:
+        name, context, attachments = _message(email, receipt)
+        send_email(name, to=[email.to], context=context, attachments=attachments)
+    except Exception as error:
+        ReceiptEmail.objects.filter(pk=email_id).update(
+            status=ReceiptEmail.Status.FAILED, last_error=str(error)[:2000]
+        )
+        if email.kind in PRIMARY_KINDS:
+            Receipt.objects.filter(pk=receipt.pk).update(
+                delivery_status=Receipt.Delivery.FAILED,
+                delivery_attempts=F("delivery_attempts") + 1,
+                last_delivery_error=str(error)[:2000],
+            )
+        raise
+    now = timezone.now()
+    ReceiptEmail.objects.filter(pk=email_id).update(
+        status=ReceiptEmail.Status.SENT, sent_at=now, last_error=""
+    )
+    if email.kind in PRIMARY_KINDS:
+        Receipt.objects.filter(pk=receipt.pk).update(
+            delivery_status=Receipt.Delivery.SENT,
+            sent_at=now,
+            delivery_attempts=F("delivery_attempts") + 1,
+            last_delivery_error="",
+        )
+    return "sent"
+
+
+def _message(email: ReceiptEmail, receipt: Receipt) -> tuple[str, dict, list[Attachment]]:
+    context = {
+        "s": receipt.snapshot,
+        "receipts_url": links.receipts_url(receipt.supporter),
+        "link_days": links.max_age_seconds() // 86400,
+    }
+    if email.kind == ReceiptEmail.Kind.VOIDED:
+        replacement = (
+            getattr(receipt, "replaced_by", None)
+            if receipt.status == Receipt.Status.REPLACED
+            else None
+        )
+        context.update(
+            reason=receipt.void_reason, replacement=replacement.number if replacement else None
+        )
+        return "receipt_void", context, []
+    if email.kind == ReceiptEmail.Kind.COPY:
+        content = pdf_bytes(receipt, copy=True)
+    else:
+        with receipt.pdf.open("rb") as stored:
+            content = stored.read()
+    attachment = Attachment(receipt.pdf_filename(), content, "application/pdf")
+    name = "statement" if receipt.kind == Receipt.Kind.ANNUAL else "receipt"
+    context["copy"] = email.kind == ReceiptEmail.Kind.COPY
+    return name, context, [attachment]
