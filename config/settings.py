@@ -289,3 +289,76 @@ EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
 # The export task lives in its own module beside receipts/tasks.py; Celery's `imports`
 # setting is the documented way to register a module autodiscovery does not look for.
 CELERY_IMPORTS = ("receipts.tasks_export",)
+
+# --- Receipts (receipts.rules, receipts.numbering, receipts.tasks) ---------------------
+from celery.schedules import crontab  # noqa: E402
+
+
+def _receipt_number_format(name: str, default: str) -> str:
+    """A str.format pattern with {sequence} (and optionally {year}, {jurisdiction})."""
+    pattern = env_str(name, default)
+    try:
+        sample = pattern.format(year=2026, sequence=123, jurisdiction="US")
+    except (KeyError, ValueError, IndexError) as error:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} is not a valid number format: {error}") from None
+    if "{sequence" not in pattern or len(sample) > 50:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"{name} must contain {{sequence}} and give at most 50 characters."
+        )
+    return pattern
+
+
+def _year_thresholds(name: str, default: str) -> dict[int, int]:
+    """ "1994:7500,2030:10000" → {1994: 7500, 2030: 10000}: each applies from its year on."""
+    try:
+        pairs = [item.split(":") for item in env_str(name, default).split(",") if item.strip()]
+        return {int(year): int(cents) for year, cents in pairs}
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"{name} must look like 1994:7500,2030:10000 (year:cents)."
+        ) from None
+
+
+# Numbers: one series per jurisdiction and year (the year the gift was received, in the
+# organisation's time zone); staff choose the printed pattern.
+RECEIPT_NUMBER_FORMAT = _receipt_number_format("RECEIPT_NUMBER_FORMAT", "{year}-{sequence:06d}")
+RECEIPT_STATEMENT_NUMBER_FORMAT = _receipt_number_format(
+    "RECEIPT_STATEMENT_NUMBER_FORMAT", "S{year}-{sequence:06d}"
+)
+# US: IRC §6115 quid pro quo disclosure for payments over $75 (cents), by the year it applies from.
+RECEIPT_US_QUID_PRO_QUO_THRESHOLDS = _year_thresholds(
+    "RECEIPT_US_QUID_PRO_QUO_THRESHOLDS", "1994:7500"
+)
+RECEIPT_US_EXEMPTION_WORDING = env_str(
+    "RECEIPT_US_EXEMPTION_WORDING",
+    "a tax-exempt organization under section 501(c)(3) of the Internal Revenue Code",
+)
+# Canada: an official receipt names where it was issued and who signed it.
+RECEIPT_CA_PLACE_OF_ISSUE = env_str("RECEIPT_CA_PLACE_OF_ISSUE", "")
+RECEIPT_SIGNATORY = env_str("RECEIPT_SIGNATORY", "")
+RECEIPT_CA_ADVANTAGE_LIMIT_PERCENT = env_int("RECEIPT_CA_ADVANTAGE_LIMIT_PERCENT", 80)
+# The donor's "your receipts" link: signed, valid this many days.
+RECEIPT_LINK_MAX_AGE_DAYS = env_int("RECEIPT_LINK_MAX_AGE_DAYS", 30)
+# Year-end statements for the previous year, issued on this month and day at this hour.
+RECEIPT_ANNUAL_STATEMENT_MONTH = env_int("RECEIPT_ANNUAL_STATEMENT_MONTH", 1)
+RECEIPT_ANNUAL_STATEMENT_DAY = env_int("RECEIPT_ANNUAL_STATEMENT_DAY", 15)
+RECEIPT_ANNUAL_STATEMENT_HOUR = env_int("RECEIPT_ANNUAL_STATEMENT_HOUR", 6)
+CELERY_BEAT_SCHEDULE["receipts-annual-statements"] = {
+    "task": "receipts.tasks.issue_last_years_statements",
+    "schedule": crontab(
+        minute=0,
+        hour=RECEIPT_ANNUAL_STATEMENT_HOUR,
+        day_of_month=RECEIPT_ANNUAL_STATEMENT_DAY,
+        month_of_year=RECEIPT_ANNUAL_STATEMENT_MONTH,
+    ),
+}
+# Renders and emails whose task was lost (broker down, worker killed) are picked up again.
+CELERY_BEAT_SCHEDULE["receipts-sweep"] = {"task": "receipts.tasks.sweep", "schedule": 600.0}
+# WeasyPrint logs every rendering step at INFO; only its warnings matter.
+LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
