@@ -135,3 +135,45 @@ def finance_exporter(finance_staff):
 def other_staff(db):
     """Staff, but not in Finance: may use the admin, may not export."""
     return UserFactory(username="editor", is_staff=True)
+
+
+# --- The Stripe emulator (fakestripe) ---------------------------------------------------
+
+
+@pytest.fixture
+def stripe_emulator(settings):
+    """An in-process Stripe emulator; every gateway call in the test goes to it.
+
+    `stripe_emulator.add_webhook_listener(fn)` receives each signed webhook in-process;
+    `stripe_emulator.advance_clock(days=31)` renews subscriptions.
+    """
+    import fakestripe
+    from donations import gateway
+
+    emulator = fakestripe.Emulator(webhook_secret=settings.STRIPE_WEBHOOK_SECRET)
+    with gateway.use_client(emulator.stripe_client(settings.STRIPE_SECRET_KEY)):
+        yield emulator
+
+
+@pytest.fixture
+def stripe_server(settings):
+    """The emulator over HTTP on a free port (browser tests, Stripe.js stand-in at /v3/).
+
+    Yields the EmulatorServer; `stripe_server.emulator` is its Emulator.
+    """
+    import stripe
+
+    import fakestripe
+    from donations import gateway
+    from fakestripe.server import EmulatorServer
+
+    emulator = fakestripe.Emulator(webhook_secret=settings.STRIPE_WEBHOOK_SECRET)
+    server = EmulatorServer(emulator, host="127.0.0.1", port=0).start()
+    settings.STRIPE_API_BASE = server.url
+    settings.STRIPE_JS_URL = server.url + "/v3/"
+    client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": server.url})
+    try:
+        with gateway.use_client(client):
+            yield server
+    finally:
+        server.stop()

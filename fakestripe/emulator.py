@@ -1,0 +1,416 @@
+"""The emulator: Stripe's state in memory behind one lock, and the request pipeline.
+
+Every way in (the SDK's in-process HTTP client, the HTTP server, the control methods
+tests call) goes through `Emulator.handle` or `Emulator.operation`, which hold one
+re-entrant lock while state changes and deliver the webhooks an operation produced only
+after releasing it, so a listener can call the emulator back (as the app's webhook
+handler does) without deadlocking.
+"""
+
+import copy
+import json
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fakestripe import errors, params, routing
+from fakestripe.clock import Clock
+from fakestripe.idempotency import IdempotencyStore
+from fakestripe.webhooks import DeliverySwitches, Listener, WebhookHub
+
+API_VERSION = "2026-10-28.endive"
+_ALPHABET = string.ascii_letters + string.digits
+
+# Fields Stripe only returns when asked for with expand[] ("includable" fields).
+Includable = Callable[["Emulator", dict[str, Any]], Any]
+INCLUDABLE: dict[tuple[str, str], Includable] = {}
+
+
+@dataclass
+class BillingSettings:
+    # What happens to a subscription when the last Smart Retry fails (Stripe's
+    # "Manage failed payments" setting): "unpaid", "canceled" or "past_due" (leave it).
+    after_final_failure: str = "unpaid"
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Emulator:
+    def __init__(
+        self,
+        webhook_secret: str = "whsec_emulator",
+        *,
+        account_id: str = "acct_1EmulatorPledge00",
+    ) -> None:
+        # Resource modules register their routes on import.
+        import fakestripe.resources  # noqa: F401
+
+        self.account_id = account_id
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.by_type: dict[str, list[str]] = {}
+        # What Stripe knows but does not show: the card behind a PaymentMethod, whether a
+        # card has been authenticated for off-session use, and so on.
+        self.private: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.idempotency = IdempotencyStore()
+        self.webhooks = WebhookHub(webhook_secret)
+        self.billing = BillingSettings()
+        # Stripe pays the available balance out daily; tests may turn it off.
+        self.automatic_payouts = True
+        from fakestripe.resources import payouts
+
+        payouts.schedule_daily(self)
+        self._pending: list[dict[str, Any]] = []
+        self._depth = threading.local()
+        self._current_request: dict[str, Any] | None = None
+        # Set for the request being handled (under the lock): Stripe.js requests carry the
+        # publishable key and must prove themselves with the intent's client_secret.
+        self.current_key_is_publishable = False
+
+    # --- public control surface ---------------------------------------------------------
+
+    @property
+    def delivery(self) -> DeliverySwitches:
+        return self.webhooks.switches
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.webhooks.secret
+
+    def now(self) -> int:
+        return self.clock.now()
+
+    def stripe_client(self, api_key: str = "sk_test_emulator", **options: Any) -> Any:
+        import stripe
+
+        from fakestripe.http_client import EmulatorHTTPClient
+
+        return stripe.StripeClient(api_key, http_client=EmulatorHTTPClient(self), **options)
+
+    def add_webhook_listener(self, listener: Listener) -> None:
+        self.webhooks.listeners.append(listener)
+
+    def remove_webhook_listener(self, listener: Listener) -> None:
+        self.webhooks.listeners.remove(listener)
+
+    def add_webhook_endpoint(self, url: str) -> None:
+        if url not in self.webhooks.endpoints:
+            self.webhooks.endpoints.append(url)
+
+    def flush_webhooks(self) -> None:
+        self.webhooks.flush()
+
+    def advance_clock(self, *, days: int = 0, hours: int = 0, seconds: int = 0) -> int:
+        with self.operation():
+            self.clock.advance(days * 86400 + hours * 3600 + seconds)
+        return self.now()
+
+    def tick(self) -> None:
+        """Fire timers whose moment wall time has reached (the long-running server calls it)."""
+        with self.operation():
+            self.clock.run_due()
+
+    def confirm_with_card(
+        self, client_secret: str, card_number: str = "4242424242424242", **card: Any
+    ) -> dict[str, Any]:
+        from fakestripe.resources import browser
+
+        with self.operation():
+            return copy.deepcopy(
+                browser.confirm_with_card(self, client_secret, card_number, **card)
+            )
+
+    def complete_3ds(self, intent_id: str, succeed: bool = True) -> dict[str, Any]:
+        from fakestripe.resources import browser
+
+        with self.operation():
+            return copy.deepcopy(browser.complete_authentication(self, intent_id, succeed=succeed))
+
+    def dispute_charge(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+        from fakestripe.resources import disputes
+
+        with self.operation():
+            return copy.deepcopy(disputes.open_dispute(self, charge_id, reason=reason))
+
+    def close_dispute(self, dispute_id: str, status: str = "lost") -> dict[str, Any]:
+        from fakestripe.resources import disputes
+
+        with self.operation():
+            return copy.deepcopy(disputes.settle(self, dispute_id, status=status))
+
+    def retrieve(self, object_id: str) -> dict[str, Any]:
+        """A copy of any stored object, for assertions."""
+        with self.lock:
+            return copy.deepcopy(self.objects[object_id])
+
+    def events_of(self, event_type: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [copy.deepcopy(e) for e in self.events if e["type"] == event_type]
+
+    # --- operations and webhooks --------------------------------------------------------
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Hold the lock; deliver the webhooks produced once the outermost operation ends."""
+        depth = getattr(self._depth, "value", 0)
+        self._depth.value = depth + 1
+        try:
+            with self.lock:
+                yield
+                if depth == 0:
+                    outgoing, self._pending = self._pending, []
+        finally:
+            self._depth.value = depth
+        if depth == 0:
+            self.webhooks.deliver(outgoing)
+
+    def emit(
+        self, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        request = self._current_request or {"id": None, "idempotency_key": None}
+        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        if previous is not None:
+            data["previous_attributes"] = copy.deepcopy(previous)
+        event = {
+            "api_version": API_VERSION,
+            "created": self.now(),
+            "data": data,
+            "id": self.new_id("evt"),
+            "livemode": False,
+            "object": "event",
+            "pending_webhooks": len(self.webhooks.endpoints) + len(self.webhooks.listeners),
+            "request": dict(request),
+            "type": event_type,
+        }
+        self.events.append(event)
+        self.store(event)
+        self._pending.append(event)
+        return event
+
+    # --- storage helpers for resource modules -------------------------------------------
+
+    @staticmethod
+    def new_id(prefix: str, length: int = 24) -> str:
+        return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+    def store(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.objects[obj["id"]] = obj
+        self.by_type.setdefault(obj["object"], []).append(obj["id"])
+        return obj
+
+    def get(
+        self, kind: str, object_id: Any, *, param: str = "id", label: str | None = None
+    ) -> dict[str, Any]:
+        obj = self.objects.get(object_id) if isinstance(object_id, str) else None
+        if obj is None or obj["object"] != kind or obj.get("deleted"):
+            raise errors.no_such(label or kind.replace("_", ""), str(object_id), param)
+        return obj
+
+    def secret_of(self, object_id: str) -> dict[str, Any]:
+        return self.private.setdefault(object_id, {})
+
+    def list_objects(
+        self,
+        kind: str,
+        p: dict[str, Any],
+        url: str,
+        keep: Callable[[dict[str, Any]], bool] = lambda obj: True,
+    ) -> dict[str, Any]:
+        """Newest first, with Stripe's limit / starting_after / ending_before / created."""
+        limit = p.get("limit", 10)
+        if not 1 <= limit <= 100:
+            raise errors.StripeError(400, "Invalid limit: must be between 1 and 100", param="limit")
+        found = [self.objects[i] for i in reversed(self.by_type.get(kind, []))]
+        found = [obj for obj in found if keep(obj) and _created_matches(obj, p.get("created"))]
+        ids = [obj["id"] for obj in found]
+        if p.get("starting_after"):
+            cursor = p["starting_after"]
+            if cursor not in ids:
+                raise errors.no_such(kind.replace("_", ""), cursor, "starting_after")
+            found = found[ids.index(cursor) + 1 :]
+        elif p.get("ending_before"):
+            cursor = p["ending_before"]
+            if cursor not in ids:
+                raise errors.no_such(kind.replace("_", ""), cursor, "ending_before")
+            found = found[: ids.index(cursor)][-limit:]
+        return {
+            "object": "list",
+            "data": found[:limit],
+            "has_more": len(found) > limit,
+            "url": url,
+        }
+
+    # --- the request pipeline -----------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: bytes | str = b"",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """One Stripe API request in, one Stripe API response out."""
+        heads = {k.lower(): v for k, v in (headers or {}).items()}
+        request_id = "req_" + secrets.token_hex(7)
+        base_headers = {
+            "Content-Type": "application/json",
+            "Request-Id": request_id,
+            "Stripe-Version": heads.get("stripe-version", API_VERSION),
+        }
+        method = method.upper()
+        try:
+            text = body.decode() if isinstance(body, bytes) else body
+            raw = params.decode_form(query)
+            if text:
+                raw.update(params.decode_form(text))
+            api_key = self._authenticate(heads, raw)
+            raw.pop("key", None)
+            found = routing.find(method, path)
+            if found is None:
+                raise errors.unrecognized_url(method, path)
+            route, path_args = found
+            if api_key.startswith("pk_") and not route.publishable:
+                raise errors.publishable_key_not_allowed()
+            spec = {**params.COMMON, **route.spec}
+            p = params.validate(raw, spec)
+        except errors.StripeError as exc:
+            return self._error_response(exc, base_headers)
+
+        key = heads.get("idempotency-key") if method == "POST" else None
+        if key is not None and len(key) > 255:
+            return self._error_response(
+                errors.StripeError(
+                    400,
+                    "Idempotency-Key must be at most 255 characters long.",
+                    param="Idempotency-Key",
+                ),
+                base_headers,
+            )
+        with self.operation():
+            if key:
+                try:
+                    saved = self.idempotency.lookup(
+                        api_key=api_key,
+                        key=key,
+                        endpoint=f"{method} {path}",
+                        params=p,
+                        now=time.time(),
+                    )
+                except errors.StripeError as exc:
+                    return self._error_response(exc, base_headers)
+                if saved is not None:
+                    return Response(
+                        saved.status,
+                        saved.body,
+                        {**base_headers, "Idempotent-Replayed": "true", "Idempotency-Key": key},
+                    )
+            self._current_request = {"id": request_id, "idempotency_key": key}
+            self.current_key_is_publishable = api_key.startswith("pk_")
+            try:
+                result = route.handler(self, p, **path_args)
+                status, payload = 200, self.render(result, p.get("expand", []))
+            except errors.StripeError as exc:
+                status, payload = exc.status, exc.body()
+            finally:
+                self._current_request = None
+                self.current_key_is_publishable = False
+            encoded = json.dumps(payload, indent=2).encode()
+            if key:
+                self.idempotency.save(
+                    api_key=api_key,
+                    key=key,
+                    endpoint=f"{method} {path}",
+                    params=p,
+                    status=status,
+                    body=encoded,
+                    now=time.time(),
+                )
+        if key:
+            base_headers["Idempotency-Key"] = key
+        return Response(status, encoded, base_headers)
+
+    def _authenticate(self, heads: dict[str, str], raw: dict[str, Any]) -> str:
+        auth = heads.get("authorization", "")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not key and isinstance(raw.get("key"), str):
+            key = raw["key"]  # Stripe.js sends the publishable key as a form field
+        if not key:
+            raise errors.no_api_key()
+        if not key.startswith(("sk_test_", "rk_test_", "pk_test_")):
+            raise errors.invalid_api_key(key)
+        return key
+
+    @staticmethod
+    def _error_response(exc: errors.StripeError, headers: dict[str, str]) -> Response:
+        return Response(exc.status, json.dumps(exc.body(), indent=2).encode(), dict(headers))
+
+    # --- rendering: copies with expand[] applied -----------------------------------------
+
+    def render(self, obj: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+        out = copy.deepcopy(obj)
+        for path in expand:
+            self._expand(out, path.split("."), path)
+        return out
+
+    def _expand(self, node: Any, parts: list[str], full: str) -> None:
+        if not parts or not isinstance(node, dict):
+            return
+        head, rest = parts[0], parts[1:]
+        if node.get("object") == "list" and head == "data":
+            for item in node["data"]:
+                self._expand(item, rest, full)
+            return
+        includable = INCLUDABLE.get((node.get("object", ""), head))
+        if includable is not None:
+            node[head] = copy.deepcopy(includable(self, node))
+        elif head not in node:
+            raise errors.StripeError(
+                400,
+                f"This property cannot be expanded ({head}). You may want to try expanding "
+                f"'data.{head}' instead."
+                if node.get("object") == "list"
+                else f"This property cannot be expanded ({head}).",
+                param="expand",
+            )
+        value = node[head]
+        if isinstance(value, str) and value in self.objects:
+            node[head] = value = copy.deepcopy(self.objects[value])
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str) and item in self.objects:
+                    value[index] = copy.deepcopy(self.objects[item])
+                self._expand(value[index], rest, full)
+            return
+        self._expand(value, rest, full)
+
+
+def _created_matches(obj: dict[str, Any], created: Any) -> bool:
+    if created is None:
+        return True
+    moment = obj.get("created", 0)
+    if isinstance(created, int):
+        return moment == created
+    checks = {
+        "gt": lambda bound: moment > bound,
+        "gte": lambda bound: moment >= bound,
+        "lt": lambda bound: moment < bound,
+        "lte": lambda bound: moment <= bound,
+    }
+    return all(checks[op](bound) for op, bound in created.items())

@@ -1,0 +1,18 @@
+"""Stripe resources; importing this package registers every route."""
+
+from fakestripe.resources import (  # noqa: F401
+    balance,
+    browser,
+    charges,
+    customers,
+    disputes,
+    events,
+    invoices,
+    payment_intents,
+    payment_methods,
+    payouts,
+    prices,
+    refunds,
+    setup_intents,
+    subscriptions,
+)
