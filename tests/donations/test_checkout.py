@@ -1,0 +1,480 @@
+"""Starting a gift through the form's JSON endpoint, against the in-process Stripe emulator."""
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from urllib.parse import parse_qs
+
+import pytest
+import stripe
+from django.urls import reverse
+
+from donations import checkout, gateway, page
+from donations.fees import cover_fee
+from donations.models import Donation, RecurringDonation
+from fakestripe import Emulator
+from fakestripe.http_client import EmulatorHTTPClient
+from members.models import NewsletterSubscription, Supporter
+from tests.donations.test_form import valid_post
+from tests.factories import NewsletterFactory, SupporterFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/donate/"
+DECLINE = "4000000000000002"
+
+
+class RecordingClient(EmulatorHTTPClient):
+    """The emulator's in-process client, noting every request (and able to fail some)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.requests: list[dict] = []
+        self.fail: set[str] = set()  # "POST /v1/payment_intents": fail before Stripe sees it
+        self.lose_response: set[str] = set()  # Stripe acts, the answer is lost on the way
+
+    def request(self, method, url, headers, post_data=None, **kwargs):
+        path = url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0]
+        key = f"{method.upper()} /{path}"
+        body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
+        self.requests.append({"key": key, "headers": dict(headers or {}), "params": parse_qs(body)})
+        if key in self.fail:
+            raise stripe.APIConnectionError("Stripe is down (test)")
+        result = super().request(method, url, headers, post_data, **kwargs)
+        if key in self.lose_response:
+            self.lose_response.discard(key)
+            raise stripe.APIConnectionError("the answer was lost (test)")
+        return result
+
+    def made(self, key: str) -> list[dict]:
+        return [r for r in self.requests if r["key"] == key]
+
+
+@pytest.fixture
+def emulator():
+    return Emulator()
+
+
+@pytest.fixture
+def recorder(emulator):
+    http = RecordingClient(emulator)
+    with gateway.use_client(
+        stripe.StripeClient("sk_test_emulator", http_client=http, max_network_retries=0)
+    ):
+        yield http
+
+
+@pytest.fixture(autouse=True)
+def fresh_page():
+    page.invalidate()
+
+
+def give(client, **overrides):
+    """Post the form as the page's script does; REMOTE_ADDR and HTTP_* go to the request."""
+    extra = {
+        k: overrides.pop(k) for k in list(overrides) if k == "REMOTE_ADDR" or k.startswith("HTTP_")
+    }
+    return client.post(URL, valid_post(**overrides), HTTP_ACCEPT="application/json", **extra)
+
+
+def objects(emulator: Emulator, kind: str) -> list[dict]:
+    return [emulator.retrieve(object_id) for object_id in emulator.by_type.get(kind, [])]
+
+
+# --- One-time gifts -----------------------------------------------------------------------
+
+
+def test_the_pending_donation_is_written_before_stripe_hears_of_it(client, recorder, monkeypatch):
+    seen = {}
+    create = gateway.create_payment_intent
+
+    def spy(**kwargs):
+        donation = Donation.objects.get(public_id=kwargs["metadata"]["donation_id"])
+        seen["status"] = donation.status
+        return create(**kwargs)
+
+    monkeypatch.setattr(gateway, "create_payment_intent", spy)
+    assert give(client, custom_amount="25").status_code == 200
+    assert seen == {"status": Donation.Status.PENDING}
+
+
+def test_a_one_time_gift_makes_a_payment_intent_that_names_our_donation(client, emulator, recorder):
+    data = give(client, custom_amount="25").json()
+    donation = Donation.objects.get()
+    intent = emulator.retrieve(donation.stripe_payment_intent_id)
+    assert data["donation_id"] == str(donation.public_id) and data["mode"] == "payment"
+    assert data["client_secret"] == intent["client_secret"]
+    assert data["return_url"] == f"http://testserver/donate/thanks/{donation.public_id}/"
+    assert (intent["amount"], intent["currency"]) == (2500, "usd")
+    assert intent["metadata"] == {"donation_id": str(donation.public_id)}
+    assert intent["customer"] == donation.supporter.stripe_customer_id
+    assert intent.get("receipt_email") is None  # the receipt is ours
+    (request,) = recorder.made("POST /v1/payment_intents")
+    assert "receipt_email" not in request["params"]
+    assert str(donation.public_id) in request["headers"]["Idempotency-Key"]
+    assert (donation.status, donation.amount, donation.frequency) == ("pending", 2500, "one_time")
+
+
+def test_the_supporter_is_found_by_email_whatever_its_case(client, emulator, recorder):
+    existing = SupporterFactory(email="Ada@Example.com", stripe_customer_id=None)
+    give(client, email="ada@EXAMPLE.com", custom_amount="10")
+    give(client, email="ADA@example.com", custom_amount="12")
+    assert Supporter.objects.get() == existing
+    assert len(objects(emulator, "customer")) == 1
+    assert Donation.objects.filter(supporter=existing).count() == 2
+
+
+def test_names_and_address_are_updated_to_what_the_donor_typed(client, recorder):
+    SupporterFactory(email="ada@example.com", first_name="A.", city="Old Town")
+    give(
+        client, custom_amount="10", first_name="Ada", address_line1="1 New Road", city="Springfield"
+    )
+    supporter = Supporter.objects.get()
+    assert (supporter.first_name, supporter.address_line1, supporter.city) == (
+        "Ada",
+        "1 New Road",
+        "Springfield",
+    )
+
+
+def test_newsletter_consent_is_recorded_with_source_time_and_ip(client, recorder):
+    morning = NewsletterFactory(slug="the-morning")
+    NewsletterFactory(slug="city-hall")
+    give(client, custom_amount="10", newsletters=["the-morning"], REMOTE_ADDR="203.0.113.9")
+    subscription = NewsletterSubscription.objects.get()
+    assert subscription.newsletter == morning
+    assert subscription.status == NewsletterSubscription.Status.SUBSCRIBED
+    assert subscription.consent_source == "donation_form"
+    assert subscription.consent_ip == "203.0.113.9" and subscription.consent_at is not None
+
+
+def test_source_campaign_and_dedication_are_stored_on_the_gift(client, recorder):
+    give(client, custom_amount="10", source="newsletter", campaign="giving-day", dedication_kind="memory",
+         dedication_name="Grace Hopper")  # fmt: skip
+    donation = Donation.objects.get()
+    assert (donation.source, donation.campaign) == ("newsletter", "giving-day")
+    assert (donation.dedication_kind, donation.dedication_name) == ("memory", "Grace Hopper")
+
+
+def test_covering_the_fee_charges_the_gift_plus_the_exact_fee(client, emulator, recorder):
+    give(client, custom_amount="50", cover_fee="on")
+    donation = Donation.objects.get()
+    assert donation.fee_covered == cover_fee(5000) == 180
+    assert donation.amount == emulator.retrieve(donation.stripe_payment_intent_id)["amount"] == 5180
+
+
+# --- Recurring gifts ----------------------------------------------------------------------
+
+
+def test_a_monthly_gift_starts_an_incomplete_subscription_for_its_amount(
+    client, emulator, recorder
+):
+    data = give(client, frequency="monthly", custom_amount="15", source="newsletter").json()
+    recurring = RecurringDonation.objects.get()
+    donation = Donation.objects.get()
+    subscription = emulator.retrieve(recurring.stripe_subscription_id)
+    assert data["mode"] == "subscription"
+    assert (recurring.status, recurring.amount, recurring.interval, recurring.source) == (
+        "incomplete", 1500, "month", "newsletter",
+    )  # fmt: skip
+    assert (donation.recurring, donation.frequency, donation.source) == (
+        recurring,
+        "monthly",
+        "newsletter",
+    )
+    assert subscription["status"] == "incomplete"
+    assert subscription["metadata"] == {
+        "recurring_donation_id": str(recurring.public_id),
+        "donation_id": str(donation.public_id),
+    }
+    price = subscription["items"]["data"][0]["price"]
+    assert (price["unit_amount"], price["recurring"]["interval"]) == (1500, "month")
+    (request,) = recorder.made("POST /v1/subscriptions")
+    assert request["params"]["payment_behavior"] == ["default_incomplete"]
+    assert request["params"]["items[0][price_data][unit_amount]"] == ["1500"]
+    assert str(recurring.public_id) in request["headers"]["Idempotency-Key"]
+    assert donation.stripe_invoice_id == subscription["latest_invoice"]
+    assert data["client_secret"].startswith(donation.stripe_payment_intent_id + "_secret_")
+
+
+def test_an_annual_gift_bills_yearly(client, emulator, recorder):
+    give(client, frequency="annual", custom_amount="120")
+    recurring = RecurringDonation.objects.get()
+    price = emulator.retrieve(recurring.stripe_subscription_id)["items"]["data"][0]["price"]
+    assert (recurring.interval, price["recurring"]["interval"], price["unit_amount"]) == (
+        "year",
+        "year",
+        12000,
+    )
+
+
+def test_the_thank_you_page_activates_a_paid_monthly_gift(client, emulator, recorder):
+    data = give(client, frequency="monthly", custom_amount="15").json()
+    emulator.confirm_with_card(data["client_secret"])
+    html = client.get(data["return_url"]).content.decode()
+    assert "Thank you, Ada!" in html and "monthly gift" in html and "set up and active" in html
+    assert RecurringDonation.objects.get().status == RecurringDonation.Status.ACTIVE
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+
+
+# --- The thank-you page reads the real status ------------------------------------------------
+
+
+def test_the_thank_you_page_shows_a_succeeded_gift(client, emulator, recorder):
+    data = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(data["client_secret"])
+    response = client.get(data["return_url"] + "?redirect_status=succeeded")
+    assert "Thank you, Ada!" in response.content.decode() and "$25.00" in response.content.decode()
+    assert response["Cache-Control"] == "private, no-store"
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+
+
+def test_the_thank_you_page_does_not_believe_the_query_string(client, recorder):
+    data = give(client, custom_amount="25").json()
+    html = client.get(
+        data["return_url"] + "?redirect_status=succeeded&payment_intent=pi_fake"
+    ).content.decode()
+    assert "Thank you" not in html and "waiting for your bank" in html
+    assert Donation.objects.get().status == Donation.Status.PENDING
+
+
+def test_a_failed_payment_shows_stripes_message_and_a_way_to_try_again(client, emulator, recorder):
+    data = give(client, custom_amount="25", source="newsletter").json()
+    emulator.confirm_with_card(data["client_secret"], DECLINE)
+    html = client.get(data["return_url"]).content.decode()
+    assert "Your card was declined." in html
+    assert (
+        'href="/donate/?amount=25&amp;frequency=one_time&amp;source=newsletter">Try again' in html
+    )
+    assert Donation.objects.get().status == Donation.Status.FAILED
+
+
+def test_a_payment_awaiting_3d_secure_says_so(client, emulator, recorder):
+    data = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(data["client_secret"], "4000002500003155")
+    assert "waiting for your bank" in client.get(data["return_url"]).content.decode()
+
+
+def test_the_thank_you_page_survives_stripe_being_down(client, recorder):
+    data = give(client, custom_amount="25").json()
+    recorder.fail.add(f"GET /v1/payment_intents/{Donation.objects.get().stripe_payment_intent_id}")
+    response = client.get(data["return_url"])
+    assert response.status_code == 200 and "waiting for your bank" in response.content.decode()
+
+
+# --- Retries --------------------------------------------------------------------------------
+
+
+def test_a_retry_after_a_decline_reuses_the_donation_and_its_payment_intent(
+    client, emulator, recorder
+):
+    first = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(first["client_secret"], DECLINE)
+    client.post(reverse("donations:declined"), {"donation_id": first["donation_id"]})
+    assert Donation.objects.get().status == Donation.Status.FAILED
+    second = give(client, custom_amount="25", donation_id=first["donation_id"]).json()
+    assert (second["donation_id"], second["client_secret"]) == (
+        first["donation_id"],
+        first["client_secret"],
+    )
+    emulator.confirm_with_card(second["client_secret"])
+    client.get(second["return_url"])
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+    assert len(objects(emulator, "payment_intent")) == 1
+    assert len(recorder.made("POST /v1/payment_intents")) == 1
+
+
+def test_a_changed_amount_on_retry_is_a_new_gift(client, recorder):
+    first = give(client, custom_amount="25").json()
+    second = give(client, custom_amount="30", donation_id=first["donation_id"]).json()
+    assert second["donation_id"] != first["donation_id"]
+    assert Donation.objects.count() == 2
+
+
+def test_someone_elses_donation_id_is_not_reused(client, recorder):
+    first = give(client, custom_amount="25").json()
+    second = give(
+        client, custom_amount="25", email="mallory@example.com", donation_id=first["donation_id"]
+    ).json()
+    assert second["donation_id"] != first["donation_id"]
+
+
+def test_retrying_a_gift_that_already_succeeded_goes_to_its_thank_you_page(
+    client, emulator, recorder
+):
+    first = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(first["client_secret"])
+    client.get(first["return_url"])
+    again = give(client, custom_amount="25", donation_id=first["donation_id"]).json()
+    assert again == {"redirect": f"/donate/thanks/{first['donation_id']}/"}
+    assert Donation.objects.count() == 1
+
+
+# --- Stripe down or slow ------------------------------------------------------------------------
+
+
+def test_stripe_down_says_try_again_and_keeps_the_pending_donation_marked(client, recorder):
+    recorder.fail.add("POST /v1/payment_intents")
+    response = give(client, custom_amount="25")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["errors"]["__all__"] == [checkout.UNREACHABLE_MESSAGE]
+    assert (
+        "try again" in checkout.UNREACHABLE_MESSAGE
+        and "Nothing has been charged" in checkout.UNREACHABLE_MESSAGE
+    )
+    donation = Donation.objects.get()
+    assert body["donation_id"] == str(donation.public_id)
+    assert (donation.status, donation.failure_code) == ("pending", checkout.STRIPE_UNREACHABLE)
+    assert donation.stripe_payment_intent_id is None
+
+    recorder.fail.clear()
+    retry = give(client, custom_amount="25", donation_id=body["donation_id"]).json()
+    donation.refresh_from_db()
+    assert retry["donation_id"] == body["donation_id"]
+    assert (donation.failure_code, donation.stripe_payment_intent_id is not None) == ("", True)
+
+
+def test_a_lost_answer_retried_makes_no_second_payment_intent(client, emulator, recorder):
+    recorder.lose_response.add("POST /v1/payment_intents")
+    body = give(client, custom_amount="25").json()
+    assert len(objects(emulator, "payment_intent")) == 1  # Stripe made it; we never heard
+    retry = give(client, custom_amount="25", donation_id=body["donation_id"]).json()
+    assert len(objects(emulator, "payment_intent")) == 1
+    assert retry["client_secret"] == objects(emulator, "payment_intent")[0]["client_secret"]
+
+
+def test_a_stripe_that_never_answers_times_out_into_try_again(client, settings):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold_connections() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])  # accept, then say nothing
+
+    thread = threading.Thread(target=hold_connections, daemon=True)
+    thread.start()
+    slow = stripe.StripeClient(
+        "sk_test_slow",
+        base_addresses={"api": f"http://127.0.0.1:{listener.getsockname()[1]}"},
+        http_client=stripe.RequestsClient(timeout=0.5),
+        max_network_retries=0,
+    )
+    try:
+        with gateway.use_client(slow):
+            started = time.monotonic()
+            response = give(client, custom_amount="25")
+            elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert response.status_code == 503 and elapsed < 5
+    assert Donation.objects.get().failure_code == checkout.STRIPE_UNREACHABLE
+
+
+# --- Card testing ---------------------------------------------------------------------------------
+
+
+def decline_times(client, emulator, count: int, **extra) -> dict:
+    data = give(client, custom_amount="25", **extra).json()
+    for _ in range(count):
+        emulator.confirm_with_card(data["client_secret"], DECLINE)
+        client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]}, **extra)
+    return data
+
+
+def test_five_declines_from_one_ip_stop_further_attempts_without_calling_stripe(
+    client, emulator, recorder
+):
+    data = decline_times(client, emulator, 5, REMOTE_ADDR="198.51.100.7")
+    calls = len(recorder.requests)
+    response = give(
+        client, custom_amount="25", email="other@example.com", REMOTE_ADDR="198.51.100.7"
+    )
+    assert response.status_code == 429
+    assert "Too many card attempts" in response.json()["errors"]["__all__"][0]
+    retry = give(
+        client, custom_amount="25", donation_id=data["donation_id"], REMOTE_ADDR="198.51.100.7"
+    )
+    assert retry.status_code == 429
+    assert len(recorder.requests) == calls  # no Stripe call at all
+    assert (
+        give(
+            client, custom_amount="25", email="b@example.com", REMOTE_ADDR="198.51.100.8"
+        ).status_code
+        == 200
+    )
+
+
+def test_five_declines_for_one_email_stop_it_from_any_ip(client, emulator, recorder):
+    decline_times(client, emulator, 5, REMOTE_ADDR="198.51.100.7")
+    calls = len(recorder.requests)
+    assert give(client, custom_amount="25", REMOTE_ADDR="192.0.2.55").status_code == 429
+    assert len(recorder.requests) == calls
+
+
+def test_four_declines_still_allow_a_fifth_try(client, emulator, recorder):
+    decline_times(client, emulator, 4)
+    assert give(client, custom_amount="25").status_code == 200
+
+
+def test_the_same_decline_reported_twice_counts_once(client, emulator, recorder):
+    data = decline_times(client, emulator, 4)
+    for _ in range(3):
+        client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]})
+    assert give(client, custom_amount="25").status_code == 200
+
+
+def test_the_limit_is_configurable(client, emulator, recorder, settings):
+    settings.DONATION_DECLINE_LIMIT = 2
+    decline_times(client, emulator, 2)
+    assert give(client, custom_amount="25").status_code == 429
+
+
+def test_too_many_new_gifts_from_one_ip_are_refused(client, recorder, settings):
+    settings.DONATION_START_LIMIT = 3
+    for n in range(3):
+        assert give(client, custom_amount="25", email=f"p{n}@example.com").status_code == 200
+    calls = len(recorder.requests)
+    assert give(client, custom_amount="25", email="p9@example.com").status_code == 429
+    assert len(recorder.requests) == calls
+
+
+def refuse_everyone(request) -> bool:
+    return False
+
+
+def test_a_challenge_hook_is_asked_once_declines_climb(client, emulator, recorder, settings):
+    settings.DONATION_CHALLENGE_HOOK = "tests.donations.test_checkout.refuse_everyone"
+    settings.DONATION_CHALLENGE_AFTER = 2
+    decline_times(client, emulator, 2)
+    response = give(client, custom_amount="25")
+    assert response.status_code == 403 and response.json()["challenge"] is True
+
+
+def test_a_decline_report_for_an_unknown_gift_is_404(client, recorder):
+    response = client.post(reverse("donations:declined"), {"donation_id": str(uuid.uuid4())})
+    assert response.status_code == 404
+
+
+def test_the_client_ip_comes_from_our_proxy_when_configured(client, emulator, recorder, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    decline_times(client, emulator, 5, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
+    # Same real client behind the proxy, a different email and a spoofed left-hand entry.
+    blocked = give(
+        client,
+        custom_amount="5",
+        email="z@example.com",
+        HTTP_X_FORWARDED_FOR="9.9.9.9, 198.51.100.7",
+    )
+    assert blocked.status_code == 429
