@@ -1,0 +1,133 @@
+"""Year-end statements: one per donor, every gift net of refunds, in the org's time zone."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from donations.models import Donation
+from receipts import services, statements
+from receipts.delivery import pdf_bytes
+from receipts.models import Receipt, ReceiptProblem
+from tests.factories import RecurringDonationFactory, SupporterFactory
+from tests.receipts.conftest import attached_pdf, make_gift, pdf_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def at(month, day, hour=12):
+    return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def year_of_giving(donor):
+    plan = RecurringDonationFactory(supporter=donor, amount=1500)
+    monthly = [
+        make_gift(donor, 1500, recurring=plan, frequency=Donation.Frequency.MONTHLY, succeeded_at=at(m, 5))
+        for m in range(1, 4)
+    ]
+    one_time = make_gift(donor, 10000, succeeded_at=at(6, 1), amount_refunded=4000, status="partially_refunded")
+    refunded = make_gift(donor, 2000, succeeded_at=at(7, 1), amount_refunded=2000, status="refunded")
+    for gift in [*monthly, one_time]:
+        services.issue_gift_receipt(donation_id=gift.pk)
+    return [*monthly, one_time, refunded]
+
+
+def test_each_donor_gets_one_statement_listing_every_gift_net_of_refunds(year_of_giving, outbox):
+    other = SupporterFactory()
+    make_gift(other, 5000, succeeded_at=at(4, 1))
+    outbox.clear()
+
+    run = statements.issue_annual_statements(year=2026)
+
+    assert len(run.issued) == 2
+    statement = Receipt.objects.get(kind="annual", supporter=year_of_giving[0].supporter)
+    assert statement.number == "S2026-000001"
+    assert statement.amount_received == 3 * 1500 + 6000  # the refunded gift nets to zero
+    assert statement.snapshot_is_intact()
+    assert set(statement.donations.all()) == set(year_of_giving)
+    lines = statement.snapshot["lines"]
+    assert [line["net"] for line in lines] == ["$15.00", "$15.00", "$15.00", "$60.00", "$0.00"]
+    assert lines[0]["receipt"] == "2026-000001"
+    mine = next(m for m in outbox if m.to == ["donor@example.com"])
+    assert mine.subject == "Your 2026 giving statement from Springfield Free Press"
+    text = pdf_text(attached_pdf(mine))
+    assert "Annual giving statement 2026" in text and "S2026-000001" in text
+    assert "$105.00" in text and "$40.00" in text  # total net, and refunds shown
+    assert "No goods or services were provided in return for these contributions." in text
+    assert "America/New_York" in text
+
+
+def test_running_twice_issues_nothing_new(year_of_giving, outbox):
+    statements.issue_annual_statements(year=2026)
+    sent = len(outbox)
+
+    again = statements.issue_annual_statements(year=2026)
+
+    assert again.issued == [] and again.skipped_existing == 1
+    assert Receipt.objects.filter(kind="annual").count() == 1
+    assert len(outbox) == sent
+
+
+def test_gifts_count_in_the_organisations_year_not_utcs(donor):
+    # 02:00 UTC on 1 January 2027 is 21:00 on 31 December 2026 in New York.
+    make_gift(donor, 1000, succeeded_at=dt.datetime(2027, 1, 1, 2, tzinfo=dt.UTC))
+    # 23:00 New York time on 31 December 2025 is already 2026 in UTC.
+    make_gift(donor, 2000, succeeded_at=dt.datetime(2026, 1, 1, 4, tzinfo=dt.UTC))
+
+    statements.issue_annual_statements(year=2026)
+
+    statement = Receipt.objects.get(kind="annual")
+    assert statement.amount_received == 1000
+    assert [line["date"] for line in statement.snapshot["lines"]] == ["2026-12-31"]
+
+
+def test_a_donor_whose_gifts_were_all_refunded_gets_no_statement(donor):
+    make_gift(donor, 2000, amount_refunded=2000, status="refunded")
+
+    run = statements.issue_annual_statements(year=2026)
+
+    assert run.issued == [] and run.skipped_nothing_given == 1
+
+
+def test_a_donor_missing_a_required_field_is_listed_as_a_problem(canada, donor):
+    donor.address_line1 = donor.city = donor.region = donor.postal_code = donor.country = ""
+    donor.save()
+    make_gift(donor, 2000)
+
+    run = statements.issue_annual_statements(year=2026)
+
+    assert run.issued == [] and run.problems == 1
+    problem = ReceiptProblem.objects.get(kind="annual")
+    assert problem.tax_year == 2026 and problem.missing_fields == ["donor address"]
+
+
+def test_canadian_statement_says_it_is_not_an_official_receipt(canada, donor):
+    make_gift(donor, 2000)
+    statements.issue_annual_statements(year=2026)
+
+    text = pdf_text(pdf_bytes(Receipt.objects.get(kind="annual")))
+    assert "It is not an official receipt for income tax purposes" in text
+
+
+def test_the_command_issues_and_reports(year_of_giving, capsys):
+    call_command("issue_annual_statements", "2026", "--render-here")
+
+    assert "2026: 1 statement(s) issued" in capsys.readouterr().out
+    assert Receipt.objects.get(kind="annual").pdf
+
+
+def test_the_command_refuses_a_year_not_yet_begun():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="YEAR must be between"):
+        call_command("issue_annual_statements", "2999")
+
+
+def test_beat_issues_last_years_statements_on_15_january():
+    entry = settings.CELERY_BEAT_SCHEDULE["receipts-annual-statements"]
+    schedule = entry["schedule"]
+
+    assert entry["task"] == "receipts.tasks.issue_last_years_statements"
+    assert schedule.month_of_year == {1} and schedule.day_of_month == {15}
