@@ -10,12 +10,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -65,8 +66,11 @@ def store_event(event: dict[str, Any]) -> StoredEvent:
     arbiter between racing deliveries (check-then-insert would let both through), and
     on PostgreSQL a failed INSERT outside a transaction poisons nothing.
     """
+    # Inside an outer transaction (ATOMIC_REQUESTS, tests) a savepoint keeps it usable
+    # after a duplicate's IntegrityError; in autocommit there is nothing to protect.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.mark_for_rollback_on_error():
+        with guard:
             row = StripeEvent.objects.create(
                 stripe_id=event["id"],
                 type=event["type"],

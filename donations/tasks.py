@@ -3,8 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from donations import inbox
+from donations.publisher import BatchPublisher
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,31 @@ def send_processing_task(event_pk: int) -> None:
     """Publish process_stripe_event without Celery's publish retries: with the broker down
     the webhook must still answer at once (the row is stored; the sweep enqueues it)."""
     process_stripe_event.apply_async((event_pk,), retry=False)
+
+
+@shared_task(acks_late=True)
+def dispatch_stripe_events(event_pks: list[int]) -> int:
+    """One message from a web process's publisher, fanned out one task per event."""
+    return inbox.enqueue([int(pk) for pk in event_pks], send=send_processing_task)
+
+
+def _publish_batch(event_pks: list[int]) -> None:
+    dispatch_stripe_events.apply_async((event_pks,), retry=False)
+
+
+_publisher = BatchPublisher(_publish_batch)
+
+
+def enqueue_new_event(event_pk: int) -> None:
+    """Enqueue a freshly stored event's processing; cheap enough for the webhook's
+    request path (see donations.publisher for why and what it costs)."""
+    if (
+        settings.STRIPE_WEBHOOK_ENQUEUE == "direct"
+        or process_stripe_event.app.conf.task_always_eager
+    ):
+        inbox.enqueue([event_pk], send=send_processing_task)
+    else:
+        _publisher.add(event_pk)
 
 
 @shared_task(acks_late=True)

@@ -1,0 +1,304 @@
+"""Webhook intake throughput and p99 latency against a bare signature-check-and-INSERT view.
+
+    .venv/bin/python -m bench.bench_webhook_intake
+
+gunicorn (2 sync workers, persistent database connections) serves both views on loopback
+from the same process; wrk drives them at the same concurrency with unique, freshly and
+properly signed Stripe events (a ~1.5 KB payment_intent.succeeded). Rounds alternate
+bare / intake so drift hits both. With DATABASE_URL (PostgreSQL) and REDIS_URL set, a
+scratch database `<name>_bench_webhook` and a scratch Redis queue are used and removed;
+without, SQLite and kombu's filesystem broker in a temporary folder. No worker consumes
+the queue: only the intake's publish is measured.
+
+Goals (DESIGN.md): throughput ratio >= 0.7, p99 ratio <= 1.5.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_bench_webhook_intake"
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+# Enough signed events that no request repeats one (a repeat would be a cheap duplicate).
+EVENTS_PER_SECOND_CEILING = 5000
+
+LUA = r"""
+-- setup() runs in the main Lua state: the counter gives each thread its own slice.
+local tid_counter = 0
+function setup(thread)
+  thread:set("tid", tid_counter)
+  tid_counter = tid_counter + 1
+end
+local lines = {}
+local n = 0
+local i = 0
+function init(args)
+  local k = 0
+  for line in io.lines("__FILE__") do
+    if k % __THREADS__ == tid then
+      local tab = string.find(line, "\t", 1, true)
+      n = n + 1
+      lines[n] = {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)}
+    end
+    k = k + 1
+  end
+end
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  local item = lines[i]
+  return wrk.format("POST", "__PATH__", {["Content-Type"] = "application/json", ["Stripe-Signature"] = item[1]}, item[2])
+end
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _event(n: int) -> bytes:
+    pi = "pi_" + secrets.token_hex(12)
+    obj = {
+        "id": pi,
+        "object": "payment_intent",
+        "amount": 2500,
+        "amount_received": 2500,
+        "capture_method": "automatic",
+        "client_secret": f"{pi}_secret_{secrets.token_hex(12)}",
+        "confirmation_method": "automatic",
+        "created": int(time.time()),
+        "currency": "usd",
+        "customer": "cus_" + secrets.token_hex(7),
+        "description": "One-time gift",
+        "latest_charge": "ch_" + secrets.token_hex(12),
+        "livemode": False,
+        "metadata": {"donation_id": "0b9a3c59-6f0e-4f7c-9d1f-5b8f3a2e9c41"},
+        "payment_method": "pm_" + secrets.token_hex(12),
+        "payment_method_types": ["card"],
+        "status": "succeeded",
+        "amount_details": {"tip": {}},
+        "automatic_payment_methods": {"enabled": True},
+        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
+    }
+    event = {
+        "id": f"evt_bench{n:08d}{secrets.token_hex(6)}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": int(time.time()),
+        "data": {"object": obj},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": "req_" + secrets.token_hex(7), "idempotency_key": secrets.token_hex(16)},
+        "type": "payment_intent.succeeded",
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def _signed_lines(path: Path, count: int) -> None:
+    now = int(time.time())
+    with path.open("wb") as out:
+        for n in range(count):
+            body = _event(n)
+            digest = hmac.new(
+                SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256
+            ).hexdigest()
+            out.write(f"t={now},v1={digest}\t".encode() + body + b"\n")
+
+
+def _wrk(port: int, url_path: str, work: Path, label: str, seconds: int) -> dict:
+    threads = min(2, CONCURRENCY)
+    lines = work / f"{label}.txt"
+    _signed_lines(lines, EVENTS_PER_SECOND_CEILING * seconds)
+    script = work / f"{label}.lua"
+    script.write_text(
+        LUA.replace("__FILE__", str(lines))
+        .replace("__PATH__", url_path)
+        .replace("__THREADS__", str(threads))
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{CONCURRENCY}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{url_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines.unlink()
+    match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    if not match:
+        raise RuntimeError("wrk said:\n" + out)
+    requests, duration_us, errors, p50, p99, worst = map(int, match.groups())
+    if errors:
+        raise RuntimeError(f"{label}: {errors} failed requests:\n{out}")
+    return {
+        "requests": requests,
+        "seconds": duration_us / 1e6,
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
+def _database(env: dict[str, str], work: Path) -> tuple[str, callable]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{work / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0] or "pledge"
+    bench_name = f"{name}_bench_webhook"
+    admin_url = f"{base}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
+        conn.execute(f'CREATE DATABASE "{bench_name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
+
+    return f"{base}/{bench_name}", drop
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is required (apt-get install wrk)")
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    queue = f"bench_webhook_{os.getpid()}"
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + secrets.token_hex(24),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "STRIPE_SECRET_KEY": "sk_test_bench",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "CELERY_QUEUE": queue,
+        "CELERY_FILESYSTEM_DIR": str(work / "queue"),
+        "PLEDGE_VAR_DIR": str(work / "var"),
+        "LOG_LEVEL": "ERROR",
+        "DJANGO_SETTINGS_MODULE": "bench.webhook_site",
+    }
+    database_url, drop_database = _database(env, work)
+    env["DATABASE_URL"] = database_url
+    redis_url = os.environ.get("REDIS_URL", "")
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1024)
+        port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "django.core.wsgi:get_wsgi_application()",
+                "--workers",
+                "2",
+                "--worker-class",
+                "sync",
+                "--bind",
+                f"fd://{sock.fileno()}",
+                "--log-level",
+                "error",
+                "--backlog",
+                "1024",
+            ],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[sock.fileno()],
+        )
+        sock.close()
+        _wait_ready(port)
+        print(
+            f"database: {database_url.split('://')[0]}, broker: {'redis' if redis_url else 'filesystem'}, "
+            f"gunicorn 2 sync workers, wrk c={CONCURRENCY}, {ROUNDS} x {SECONDS}s a view"
+        )
+        for label, url_path in (("bare", "/bench/bare-webhook/"), ("intake", "/stripe/webhook/")):
+            _wrk(port, url_path, work, f"warm-{label}", 2)
+        totals = {"bare": [], "intake": []}
+        for round_ in range(ROUNDS):
+            for label, url_path in (
+                ("bare", "/bench/bare-webhook/"),
+                ("intake", "/stripe/webhook/"),
+            ):
+                result = _wrk(port, url_path, work, f"{label}-{round_}", SECONDS)
+                totals[label].append(result)
+                print(
+                    f"  {label:6} round {round_ + 1}: {result['requests'] / result['seconds']:7.0f} req/s, "
+                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                )
+        rate = {
+            k: sum(r["requests"] for r in v) / sum(r["seconds"] for r in v)
+            for k, v in totals.items()
+        }
+        p99 = {k: max(r["p99_ms"] for r in v) for k, v in totals.items()}
+        throughput_ratio = rate["intake"] / rate["bare"]
+        p99_ratio = p99["intake"] / p99["bare"]
+        print(f"bare view:      {rate['bare']:7.0f} req/s, p99 {p99['bare']:.2f} ms")
+        print(f"webhook intake: {rate['intake']:7.0f} req/s, p99 {p99['intake']:.2f} ms")
+        print(
+            f"throughput ratio {throughput_ratio:.2f} (goal >= 0.70): {'ok' if throughput_ratio >= 0.7 else 'MISSED'}"
+        )
+        print(
+            f"p99 ratio        {p99_ratio:.2f} (goal <= 1.50): {'ok' if p99_ratio <= 1.5 else 'MISSED'}"
+        )
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if redis_url:
+            import redis
+
+            redis.Redis.from_url(redis_url).delete(queue)
+        drop_database()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_ready(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if conn.recv(64).startswith(b"HTTP/1"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
