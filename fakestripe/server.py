@@ -215,7 +215,10 @@ class EmulatorServer:
 
     def start(self) -> "EmulatorServer":
         self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name=f"fakestripe-{self.port}"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"fakestripe-{self.port}",
         )
         self._thread.start()
         return self

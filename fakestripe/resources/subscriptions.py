@@ -358,9 +358,13 @@ def invoice_paid(
     em: Any, sub: dict[str, Any], invoice: dict[str, Any], pi: dict[str, Any] | None
 ) -> None:
     previous: dict[str, Any] = {}
-    if pi is not None and pi["payment_method"] and (
-        sub["payment_settings"]["save_default_payment_method"] == "on_subscription"
-        and sub["default_payment_method"] != pi["payment_method"]
+    if (
+        pi is not None
+        and pi["payment_method"]
+        and (
+            sub["payment_settings"]["save_default_payment_method"] == "on_subscription"
+            and sub["default_payment_method"] != pi["payment_method"]
+        )
     ):
         previous["default_payment_method"] = sub["default_payment_method"]
         sub["default_payment_method"] = pi["payment_method"]

@@ -1,0 +1,377 @@
+"""Subscriptions: the default_incomplete flow, renewals on the clock, failures and retries."""
+
+import pytest
+import stripe
+
+from tests.fakestripe.conftest import types
+
+DAY = 86400
+
+
+def start(client, em, customer, price, card="4242424242424242", **extra):
+    """Create with default_incomplete and pay the first invoice as the browser would."""
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "expand": ["latest_invoice.confirmation_secret"],
+            **extra,
+        }
+    )
+    if card:
+        em.confirm_with_card(sub.latest_invoice.confirmation_secret.client_secret, card)
+    return sub
+
+
+def switch_to_failing_card(client, customer, sub):
+    """4000 0000 0000 0341 attaches fine and fails when charged: the renewal will fail."""
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", params={"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, params={"default_payment_method": failing.id})
+
+
+def test_default_incomplete_returns_the_first_invoices_confirmation_secret(
+    client, customer, monthly_price
+):
+    sub = start(client, None, customer, monthly_price, card=None)
+    assert sub.status == "incomplete"
+    invoice = sub.latest_invoice
+    assert invoice.status == "open" and invoice.amount_due == 1500
+    assert invoice.billing_reason == "subscription_create"
+    assert invoice.parent.subscription_details.subscription == sub.id
+    assert invoice.confirmation_secret.type == "payment_intent"
+    assert invoice.confirmation_secret.client_secret.startswith("pi_")
+
+
+def test_confirmation_secret_is_only_there_when_expanded(client, customer, monthly_price):
+    sub = start(client, None, customer, monthly_price, card=None)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice.id)
+    assert "confirmation_secret" not in invoice
+    assert "payments" not in invoice
+
+
+def test_paying_the_first_invoice_activates_the_subscription(
+    client, em, customer, monthly_price, inbox
+):
+    sub = start(client, em, customer, monthly_price)
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice.payments"]})
+    assert sub.status == "active"
+    assert sub.default_payment_method.startswith("pm_")
+    invoice = sub.latest_invoice
+    assert invoice.status == "paid" and invoice.amount_paid == 1500
+    payment = invoice.payments.data[0]
+    assert payment.status == "paid" and payment.payment.type == "payment_intent"
+    pi = client.v1.payment_intents.retrieve(payment.payment.payment_intent)
+    assert pi.status == "succeeded"
+    seen = types(inbox)
+    for expected in (
+        "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.succeeded",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ):
+        assert expected in seen
+    updated = [e for e in inbox if e.type == "customer.subscription.updated"][-1]
+    assert updated.data.object.status == "active"
+    assert updated.data.previous_attributes.status == "incomplete"
+
+
+def test_the_item_carries_the_period(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    item = client.v1.subscriptions.retrieve(sub.id).items.data[0]
+    assert item.current_period_end - item.current_period_start in range(28 * DAY, 32 * DAY)
+    assert item.price.unit_amount == 1500 and item.plan.interval == "month"
+
+
+def test_a_renewal_creates_and_pays_the_next_invoice(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price)
+    em.advance_clock(days=32)
+    invoices = client.v1.invoices.list(params={"subscription": sub.id})
+    assert [(i.billing_reason, i.status) for i in invoices.data] == [
+        ("subscription_cycle", "paid"),
+        ("subscription_create", "paid"),
+    ]
+    renewal = invoices.data[0]
+    paid_event = [e for e in inbox if e.type == "invoice.paid"][-1]
+    assert paid_event.data.object.id == renewal.id
+    assert paid_event.created >= renewal.created
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "active" and sub.latest_invoice == renewal.id
+
+
+def test_twelve_renewals_over_a_year(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    em.advance_clock(days=366)
+    paid = client.v1.invoices.list(params={"subscription": sub.id, "status": "paid", "limit": 100})
+    assert len(paid.data) == 13
+
+
+def test_price_data_inline(client, em, customer):
+    product = client.v1.products.create(params={"name": "Monthly gift"})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "product": product.id,
+                        "unit_amount": 2200,
+                        "recurring": {"interval": "month"},
+                    }
+                }
+            ],
+            "payment_behavior": "default_incomplete",
+            "expand": ["latest_invoice"],
+        }
+    )
+    assert sub.items.data[0].price.unit_amount == 2200
+    assert sub.items.data[0].price.active is False
+    assert sub.latest_invoice.amount_due == 2200
+
+
+def test_a_failing_renewal_goes_past_due_retries_then_unpaid(
+    client, em, customer, monthly_price, inbox
+):
+    sub = start(client, em, customer, monthly_price)
+    switch_to_failing_card(client, customer, sub)
+    em.advance_clock(days=31, hours=2)
+    sub_now = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub_now.status == "past_due"
+    invoice = sub_now.latest_invoice
+    assert invoice.status == "open" and invoice.attempt_count == 1
+    assert invoice.next_payment_attempt is not None
+    assert "invoice.payment_failed" in types(inbox)
+
+    em.advance_clock(days=16)
+    invoice = client.v1.invoices.retrieve(invoice.id)
+    assert invoice.attempt_count == 4 and invoice.next_payment_attempt is None
+    assert client.v1.subscriptions.retrieve(sub.id).status == "unpaid"
+    failed = [e for e in inbox if e.type == "invoice.payment_failed"]
+    assert len(failed) == 4
+
+
+def test_a_retry_with_a_new_card_recovers(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    switch_to_failing_card(client, customer, sub)
+    em.advance_clock(days=31, hours=2)
+    good = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    client.v1.subscriptions.update(sub.id, params={"default_payment_method": good.id})
+    em.advance_clock(days=3)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_paying_the_open_invoice_now(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    switch_to_failing_card(client, customer, sub)
+    em.advance_clock(days=31, hours=2)
+    invoice_id = client.v1.subscriptions.retrieve(sub.id).latest_invoice
+    with pytest.raises(stripe.CardError):
+        client.v1.invoices.pay(invoice_id)
+    paid = client.v1.invoices.pay(invoice_id, params={"payment_method": "pm_card_visa"})
+    assert paid.status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_3155_renewals_do_not_ask_again(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price, card="4000002500003155")
+    pi_id = (
+        client.v1.invoices.retrieve(
+            client.v1.subscriptions.retrieve(sub.id).latest_invoice, params={"expand": ["payments"]}
+        )
+        .payments.data[0]
+        .payment.payment_intent
+    )
+    em.complete_3ds(pi_id)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    em.advance_clock(days=32)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_3184_renewals_need_the_customer(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price, card="4000002760003184")
+    first = client.v1.invoices.retrieve(
+        client.v1.subscriptions.retrieve(sub.id).latest_invoice, params={"expand": ["payments"]}
+    )
+    em.complete_3ds(first.payments.data[0].payment.payment_intent)
+    em.advance_clock(days=31, hours=2)
+    assert "invoice.payment_action_required" in types(inbox)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+
+
+def test_an_unpaid_first_invoice_expires_after_23_hours(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price, card=None)
+    em.advance_clock(hours=24)
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub.status == "incomplete_expired"
+    assert sub.latest_invoice.status == "void"
+    assert "customer.subscription.deleted" in types(inbox)
+
+
+def test_a_declined_first_payment_keeps_it_incomplete(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price, card="4000000000000002")
+    assert client.v1.subscriptions.retrieve(sub.id).status == "incomplete"
+    em.confirm_with_card(sub.latest_invoice.confirmation_secret.client_secret, "4242424242424242")
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_error_if_incomplete_raises_the_card_error(client, customer, monthly_price):
+    pm = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", params={"customer": customer.id}
+    )
+    with pytest.raises(stripe.CardError):
+        client.v1.subscriptions.create(
+            params={
+                "customer": customer.id,
+                "items": [{"price": monthly_price.id}],
+                "default_payment_method": pm.id,
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
+
+
+def test_allow_incomplete_charges_the_default_card_at_once(client, customer, monthly_price):
+    pm = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": monthly_price.id}],
+            "default_payment_method": pm.id,
+        }
+    )
+    assert sub.status == "active"
+
+
+def test_change_the_amount_without_proration(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price)
+    item = client.v1.subscriptions.retrieve(sub.id).items.data[0]
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "items": [
+                {
+                    "id": item.id,
+                    "price_data": {
+                        "currency": "usd",
+                        "product": monthly_price.product,
+                        "unit_amount": 3000,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
+            "proration_behavior": "none",
+        },
+    )
+    assert updated.items.data[0].price.unit_amount == 3000
+    assert inbox[-1].type == "customer.subscription.updated"
+    em.advance_clock(days=32)
+    renewal = client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    assert renewal.amount_paid == 3000
+
+
+def test_create_prorations_adds_lines_to_the_next_invoice(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    em.advance_clock(days=15)
+    item = client.v1.subscriptions.retrieve(sub.id).items.data[0]
+    client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "items": [
+                {
+                    "id": item.id,
+                    "price_data": {
+                        "currency": "usd",
+                        "product": monthly_price.product,
+                        "unit_amount": 3000,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
+            "proration_behavior": "create_prorations",
+        },
+    )
+    em.advance_clock(days=17)
+    renewal = client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    assert len(renewal.lines.data) == 3
+    assert 3000 < renewal.amount_paid < 4500
+
+
+def test_always_invoice_bills_the_difference_now(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    item = client.v1.subscriptions.retrieve(sub.id).items.data[0]
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "items": [
+                {
+                    "id": item.id,
+                    "price_data": {
+                        "currency": "usd",
+                        "product": monthly_price.product,
+                        "unit_amount": 3000,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
+            "proration_behavior": "always_invoice",
+            "expand": ["latest_invoice"],
+        },
+    )
+    assert updated.latest_invoice.billing_reason == "subscription_update"
+    assert updated.latest_invoice.status == "paid"
+    assert 1400 <= updated.latest_invoice.amount_paid <= 1500
+
+
+def test_pause_collection_voids_renewals_until_resumed(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    paused = client.v1.subscriptions.update(
+        sub.id, params={"pause_collection": {"behavior": "void"}}
+    )
+    assert paused.pause_collection.behavior == "void" and paused.status == "active"
+    em.advance_clock(days=32)
+    assert client.v1.invoices.list(params={"subscription": sub.id}).data[0].status == "void"
+    resumed = client.v1.subscriptions.update(sub.id, params={"pause_collection": ""})
+    assert resumed.pause_collection is None
+    em.advance_clock(days=31)
+    assert client.v1.invoices.list(params={"subscription": sub.id}).data[0].status == "paid"
+
+
+def test_cancel_at_period_end(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price)
+    updated = client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": True})
+    assert updated.cancel_at_period_end is True and updated.status == "active"
+    assert updated.cancel_at == updated.items.data[0].current_period_end
+    em.advance_clock(days=32)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "canceled" and sub.ended_at is not None
+    assert inbox[-1].type == "customer.subscription.deleted"
+    assert len(client.v1.invoices.list(params={"subscription": sub.id}).data) == 1
+
+
+def test_cancel_now(client, em, customer, monthly_price, inbox):
+    sub = start(client, em, customer, monthly_price)
+    canceled = client.v1.subscriptions.cancel(sub.id)
+    assert canceled.status == "canceled" and canceled.canceled_at is not None
+    assert canceled.cancellation_details.reason == "cancellation_requested"
+    assert inbox[-1].type == "customer.subscription.deleted"
+    em.advance_clock(days=40)
+    assert len(client.v1.invoices.list(params={"subscription": sub.id}).data) == 1
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.cancel(sub.id)
+
+
+def test_list_excludes_canceled_unless_asked(client, em, customer, monthly_price):
+    live = start(client, em, customer, monthly_price)
+    dead = start(client, em, customer, monthly_price)
+    client.v1.subscriptions.cancel(dead.id)
+    assert [s.id for s in client.v1.subscriptions.list(params={"customer": customer.id}).data] == [
+        live.id
+    ]
+    every = client.v1.subscriptions.list(params={"customer": customer.id, "status": "all"})
+    assert {s.id for s in every.data} == {live.id, dead.id}
