@@ -53,8 +53,8 @@ class RecordingClient(EmulatorHTTPClient):
 
 
 @pytest.fixture
-def emulator():
-    return Emulator()
+def emulator(stripe_emulator):
+    return stripe_emulator
 
 
 @pytest.fixture
