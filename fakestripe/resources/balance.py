@@ -129,21 +129,13 @@ def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
 
 @route("GET", "/v1/balance")
 def balance(em: Any, p: dict[str, Any]) -> dict[str, Any]:
+    available, pending = available_balance(em), pending_balance(em)
     return {
-        "object": "balance",
         "available": [
-            {
-                "amount": available_balance(em),
-                "currency": "usd",
-                "source_types": {"card": available_balance(em)},
-            }
+            {"amount": available, "currency": "usd", "source_types": {"card": available}}
         ],
-        "pending": [
-            {
-                "amount": pending_balance(em),
-                "currency": "usd",
-                "source_types": {"card": pending_balance(em)},
-            }
-        ],
+        "connect_reserved": [{"amount": 0, "currency": "usd"}],
         "livemode": False,
+        "object": "balance",
+        "pending": [{"amount": pending, "currency": "usd", "source_types": {"card": pending}}],
     }

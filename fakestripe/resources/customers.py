@@ -50,7 +50,6 @@ def shape(em: Any, cid: str) -> dict[str, Any]:
         "shipping": None,
         "tax_exempt": "none",
         "test_clock": None,
-        "customer_account": None,
     }
 
 

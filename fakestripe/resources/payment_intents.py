@@ -80,7 +80,7 @@ def shape(em: Any, amount: int, cur: str) -> dict[str, Any]:
         "amount_received": 0,
         "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": {"allow_redirects": "always", "enabled": True},
+        "automatic_payment_methods": {"enabled": True},
         "canceled_at": None,
         "cancellation_reason": None,
         "capture_method": "automatic_async",
@@ -100,14 +100,7 @@ def shape(em: Any, amount: int, cur: str) -> dict[str, Any]:
         "on_behalf_of": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
-        "payment_method_options": {
-            "card": {
-                "installments": None,
-                "mandate_options": None,
-                "network": None,
-                "request_three_d_secure": "automatic",
-            }
-        },
+        "payment_method_options": {},
         "payment_method_types": ["card"],
         "processing": None,
         "receipt_email": None,

@@ -42,7 +42,7 @@ def shape(em: Any) -> dict[str, Any]:
     seti_id = em.new_id("seti")
     return {
         "application": None,
-        "automatic_payment_methods": {"allow_redirects": "always", "enabled": True},
+        "automatic_payment_methods": {"enabled": True},
         "cancellation_reason": None,
         "client_secret": f"{seti_id}_secret_{em.new_id('x', 32)[2:]}",
         "created": em.now(),
@@ -60,13 +60,7 @@ def shape(em: Any) -> dict[str, Any]:
         "on_behalf_of": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
-        "payment_method_options": {
-            "card": {
-                "mandate_options": None,
-                "network": None,
-                "request_three_d_secure": "automatic",
-            }
-        },
+        "payment_method_options": {},
         "payment_method_types": ["card"],
         "single_use_mandate": None,
         "status": "requires_payment_method",
