@@ -80,11 +80,13 @@ def payout_paid(event: Event) -> None:
     """Stamp the payout on the ledger rows it paid out, for the books' bank reconciliation."""
     payout_id = reconcile.stripe_id(_object(event).get("id"))
     if payout_id:
-        ids = [
-            reconcile.stripe_id(reconcile.plain(bt).get("id"))
-            for bt in gateway.list_payout_balance_transactions(payout_id=payout_id)
-        ]
-        ledger.mark_paid_out(payout_id=payout_id, balance_transaction_ids=ids)
+        ledger.record_payout(
+            payout_id=payout_id,
+            balance_transactions=(
+                reconcile.plain(bt)
+                for bt in gateway.list_payout_balance_transactions(payout_id=payout_id)
+            ),
+        )
 
 
 HANDLERS: dict[str, Callable[[Event], None]] = {

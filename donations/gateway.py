@@ -225,3 +225,19 @@ def list_payout_balance_transactions(*, payout_id: str) -> Iterator[stripe.Balan
     """The balance transactions a payout paid out."""
     page = client().v1.balance_transactions.list(params={"payout": payout_id, "limit": 100})
     return page.auto_paging_iter()
+
+
+def retrieve_invoice(invoice_id: str) -> stripe.Invoice:
+    return client().v1.invoices.retrieve(invoice_id)
+
+
+def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
+    """The invoice a PaymentIntent paid (a subscription's renewal), or '' for none."""
+    page = client().v1.invoice_payments.list(
+        params={"payment": {"type": "payment_intent", "payment_intent": payment_intent_id}, "limit": 1}
+    )
+    for invoice_payment in page.data:
+        invoice = invoice_payment.to_dict().get("invoice")
+        if invoice:
+            return invoice if isinstance(invoice, str) else str(invoice.get("id", ""))
+    return ""

@@ -45,24 +45,38 @@ def _occurred_at(transaction: Mapping) -> datetime:
 
 
 def record(
-    *, balance_transaction: Mapping, kind: str, source_id: str, donation: Donation | None
+    *,
+    balance_transaction: Mapping,
+    kind: str,
+    source_id: str,
+    donation: Donation | None,
+    payout_id: str = "",
 ) -> LedgerEntry:
-    """Insert the row for one balance transaction unless it is already there."""
+    """Insert the row for one balance transaction unless it is already there.
+
+    A row the payout wrote first (it lists every balance transaction it paid out, and
+    may arrive before the charge's own event) gets its donation filled in here.
+    """
+    bt_id = str(balance_transaction["id"])
     entry = LedgerEntry(
         donation=donation,
         kind=kind,
-        stripe_balance_transaction_id=str(balance_transaction["id"]),
+        stripe_balance_transaction_id=bt_id,
         stripe_source_id=source_id,
         gross=int(balance_transaction.get("amount") or 0),
         fee=int(balance_transaction.get("fee") or 0),
         net=int(balance_transaction.get("net") or 0),
         currency=str(balance_transaction.get("currency") or "usd")[:3],
+        stripe_payout_id=payout_id,
         occurred_at=_occurred_at(balance_transaction),
     )
     LedgerEntry.objects.bulk_create([entry], ignore_conflicts=True)
-    return LedgerEntry.objects.get(
-        stripe_balance_transaction_id=entry.stripe_balance_transaction_id
-    )
+    if donation is not None:
+        # Matched on the unique id; "donation is null" only guards the fill-in.
+        LedgerEntry.objects.filter(
+            stripe_balance_transaction_id=bt_id, donation__isnull=True
+        ).update(donation=donation)
+    return LedgerEntry.objects.get(stripe_balance_transaction_id=bt_id)
 
 
 def record_charge(*, charge_id: str, donation: Donation | None) -> LedgerEntry:
@@ -71,6 +85,12 @@ def record_charge(*, charge_id: str, donation: Donation | None) -> LedgerEntry:
         kind=LedgerEntry.Kind.CHARGE, stripe_source_id=charge_id
     ).first()
     if existing is not None:
+        if donation is not None and existing.donation_id is None:
+            # Written first by its payout (see record_payout); link it now.
+            LedgerEntry.objects.filter(pk=existing.pk, donation__isnull=True).update(
+                donation=donation
+            )
+            existing.refresh_from_db()
         return existing
     charge = _plain(gateway.retrieve_charge(charge_id))
     return record(
@@ -106,9 +126,50 @@ def record_dispute_transaction(
     return record(balance_transaction=data, kind=kind, source_id=dispute_id, donation=donation)
 
 
-def mark_paid_out(*, payout_id: str, balance_transaction_ids: Iterable[str]) -> int:
-    """Stamp the payout id on the ledger rows it paid out; returns how many rows changed."""
-    ids = [bt_id for bt_id in balance_transaction_ids if bt_id]
+# Balance transaction types that are money movements of gifts (charges, refunds, dispute
+# withdrawals and reinstatements); fees, payouts and transfers are not ledger rows.
+_KIND_BY_TYPE = {
+    "charge": LedgerEntry.Kind.CHARGE,
+    "payment": LedgerEntry.Kind.CHARGE,
+    "refund": LedgerEntry.Kind.REFUND,
+    "payment_refund": LedgerEntry.Kind.REFUND,
+}
+
+
+def _kind(balance_transaction: Mapping) -> str | None:
+    kind = _KIND_BY_TYPE.get(str(balance_transaction.get("type")))
+    if kind is not None:
+        return kind
+    category = str(balance_transaction.get("reporting_category") or "")
+    if balance_transaction.get("type") == "adjustment" and category.startswith("dispute"):
+        amount = int(balance_transaction.get("amount") or 0)
+        return LedgerEntry.Kind.DISPUTE if amount < 0 else LedgerEntry.Kind.DISPUTE_REVERSAL
+    return None
+
+
+def record_payout(*, payout_id: str, balance_transactions: Iterable[Mapping]) -> int:
+    """Stamp the payout on every ledger row it paid out, writing rows not seen yet.
+
+    A payout can be reported before the events of the charges it pays (Stripe does not
+    promise order), so a row missing here is written now, without its donation, and the
+    charge's, refund's or dispute's own handler links the donation when it runs. The
+    ledger therefore also holds movements of the account that are not gifts (donation
+    left empty), which is what reconciling a payout against the bank needs.
+    """
+    ids = []
+    for balance_transaction in balance_transactions:
+        kind = _kind(balance_transaction)
+        if kind is None or not balance_transaction.get("id"):
+            continue
+        ids.append(str(balance_transaction["id"]))
+        source = balance_transaction.get("source")
+        record(
+            balance_transaction=balance_transaction,
+            kind=kind,
+            source_id=source if isinstance(source, str) else str((source or {}).get("id", "")),
+            donation=None,
+            payout_id=payout_id,
+        )
     changed = 0
     for start in range(0, len(ids), 500):
         changed += (

@@ -271,18 +271,46 @@ def apply_refund_total(*, donation: Donation, amount_refunded: int) -> Donation:
     return donation
 
 
-def _donation_for_charge(charge: Mapping) -> Donation | None:
-    return _find_donation(
-        charge,
-        payment_intent_id=stripe_id(charge.get("payment_intent")),
-        charge_id=stripe_id(charge.get("id")),
-    )
+def _donation_behind_charge(
+    obj: Mapping, *, payment_intent_id: str, charge_id: str
+) -> Donation | None:
+    """The gift a refund or dispute is about, with its success applied first.
+
+    News of a refund or dispute proves the charge succeeded. When Stripe delivers it
+    before the success itself (it does not promise order), the success is applied now from
+    Stripe's current objects, so the refund or dispute lands on a settled gift instead of
+    being dropped: the PaymentIntent for a gift of ours, the invoice for a renewal whose
+    Donation the invoice has not written yet.
+    """
+    donation = _find_donation(obj, payment_intent_id=payment_intent_id, charge_id=charge_id)
+    if donation is None and charge_id and not payment_intent_id:
+        payment_intent_id = stripe_id(
+            plain(gateway.retrieve_charge(charge_id)).get("payment_intent")
+        )
+    if donation is None and payment_intent_id:
+        payment_intent = plain(gateway.retrieve_payment_intent(payment_intent_id))
+        donation = sync_payment_intent(payment_intent=payment_intent)
+        if donation is None:
+            invoice_id = gateway.invoice_id_for_payment_intent(payment_intent_id)
+            if invoice_id:
+                invoice = plain(gateway.retrieve_invoice(invoice_id))
+                donation = apply_invoice(invoice=invoice, paid=invoice.get("status") == "paid")
+    if donation is not None and donation.status in _UNSETTLED:
+        intent_id = donation.stripe_payment_intent_id or payment_intent_id
+        if intent_id:
+            payment_intent = plain(gateway.retrieve_payment_intent(intent_id))
+            donation = sync_payment_intent(payment_intent=payment_intent) or donation
+    return donation
 
 
 def apply_charge_refunded(*, charge: StripeThing) -> Donation | None:
     """A charge was refunded (in part or whole): totals, status and ledger rows."""
     data = plain(charge)
-    donation = _donation_for_charge(data)
+    donation = _donation_behind_charge(
+        data,
+        payment_intent_id=stripe_id(data.get("payment_intent")),
+        charge_id=stripe_id(data.get("id")),
+    )
     if donation is None:
         return None
     donation = apply_refund_total(
@@ -299,7 +327,7 @@ def apply_refund(*, refund: StripeThing) -> Donation | None:
     """A refund was created or updated: the ledger row, then the charge's running total."""
     data = plain(refund)
     charge_id = stripe_id(data.get("charge"))
-    donation = _find_donation(
+    donation = _donation_behind_charge(
         data, payment_intent_id=stripe_id(data.get("payment_intent")), charge_id=charge_id
     )
     if donation is None:
@@ -347,15 +375,11 @@ def apply_dispute(*, dispute: StripeThing, closing: bool = False) -> Donation | 
     dispute_id = stripe_id(data.get("id"))
     if dispute_id:
         data = plain(gateway.retrieve_dispute(dispute_id))
-    donation = _find_donation(
+    donation = _donation_behind_charge(
         data,
         payment_intent_id=stripe_id(data.get("payment_intent")),
         charge_id=stripe_id(data.get("charge")),
     )
-    if donation is None and stripe_id(data.get("charge")):
-        donation = _donation_for_charge(
-            plain(gateway.retrieve_charge(stripe_id(data.get("charge"))))
-        )
     if donation is None:
         return None
     for transaction_ in data.get("balance_transactions") or []:
@@ -667,7 +691,17 @@ def apply_invoice(*, invoice: StripeThing, paid: bool) -> Donation | None:
     if paid:
         if charge_id:
             ledger.record_charge(charge_id=charge_id, donation=donation)
-        _change_recurring(rd, lambda row: {"failure_count": 0} if row.failure_count else None)
+        # A paid invoice clears the failures, unless news of a newer subscription state
+        # (a later renewal failing) has already been applied: then this one is stale.
+        created = _int(data.get("created"))
+        _change_recurring(
+            rd,
+            lambda row: (
+                {"failure_count": 0}
+                if row.failure_count and created >= row.last_event_created
+                else None
+            ),
+        )
     elif donation.status == Donation.Status.FAILED:
         attempts = max(_int(data.get("attempt_count"), 1), 1)
         _change_recurring(

@@ -177,3 +177,34 @@ def stripe_server(settings):
             yield server
     finally:
         server.stop()
+
+
+# --- Stripe webhooks into the app (donations.webhooks) -----------------------------------
+
+
+@pytest.fixture
+def stripe_webhooks(stripe_emulator, django_capture_on_commit_callbacks):
+    """The emulator with its webhooks wired to the real endpoint: each event it sends is
+    POSTed, signed as Stripe signs it, to /stripe/webhook/ through Django's test client,
+    and the work enqueued after commit (processing, announcements) runs at once.
+
+    Yields the emulator; `stripe_webhooks.delivery.duplicate / reverse / hold` and
+    `flush_webhooks()` shape the deliveries.
+    """
+    from django.test import Client
+
+    web = Client()
+
+    def post(payload: bytes, signature: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = web.post(
+                "/stripe/webhook/",
+                data=payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signature,
+            )
+        assert response.status_code == 200, response.content
+
+    stripe_emulator.add_webhook_listener(post)
+    yield stripe_emulator
+    stripe_emulator.remove_webhook_listener(post)
