@@ -123,7 +123,7 @@ def main() -> int:
             f"  donation form   {site}/donate/\n"
             f"  staff admin     {site}/admin/   (username and password printed above)\n"
             f"  health          {site}/healthz\n"
-            f"  emails          {BASE_DIR / 'var' / 'mail'}\n"
+            f"  emails          {Path(env.get('PLEDGE_VAR_DIR', BASE_DIR / 'var')) / 'mail'}\n"
             "Test card: 4242 4242 4242 4242, any future expiry, any CVC. Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("receipts/", include("receipts.urls")),
     path("", include("donations.urls")),
+    path("receipts/", include("receipts.urls")),
+    path("", include("members.urls")),
 ]
