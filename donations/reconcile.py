@@ -68,7 +68,8 @@ def plain(obj: StripeThing | None) -> dict:
         return dict(obj)
     to_dict = getattr(obj, "to_dict", None)
     if callable(to_dict):
-        return to_dict()
+        # for_json: the SDK parses decimal strings into Decimal, which a JSONField cannot store.
+        return to_dict(for_json=True)
     raise TypeError(f"not a Stripe object: {type(obj).__name__}")
 
 
