@@ -7,7 +7,6 @@ after releasing it, so a listener can call the emulator back (as the app's webho
 handler does) without deadlocking.
 """
 
-import copy
 import json
 import secrets
 import string
@@ -21,6 +20,7 @@ from typing import Any
 from fakestripe import errors, params, routing
 from fakestripe.clock import Clock
 from fakestripe.idempotency import IdempotencyStore
+from fakestripe.snapshot import snapshot
 from fakestripe.webhooks import DeliverySwitches, Listener, WebhookHub
 
 API_VERSION = "2026-10-28.endive"
@@ -131,36 +131,34 @@ class Emulator:
         from fakestripe.resources import browser
 
         with self.operation():
-            return copy.deepcopy(
-                browser.confirm_with_card(self, client_secret, card_number, **card)
-            )
+            return snapshot(browser.confirm_with_card(self, client_secret, card_number, **card))
 
     def complete_3ds(self, intent_id: str, succeed: bool = True) -> dict[str, Any]:
         from fakestripe.resources import browser
 
         with self.operation():
-            return copy.deepcopy(browser.complete_authentication(self, intent_id, succeed=succeed))
+            return snapshot(browser.complete_authentication(self, intent_id, succeed=succeed))
 
     def dispute_charge(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
         from fakestripe.resources import disputes
 
         with self.operation():
-            return copy.deepcopy(disputes.open_dispute(self, charge_id, reason=reason))
+            return snapshot(disputes.open_dispute(self, charge_id, reason=reason))
 
     def close_dispute(self, dispute_id: str, status: str = "lost") -> dict[str, Any]:
         from fakestripe.resources import disputes
 
         with self.operation():
-            return copy.deepcopy(disputes.settle(self, dispute_id, status=status))
+            return snapshot(disputes.settle(self, dispute_id, status=status))
 
     def retrieve(self, object_id: str) -> dict[str, Any]:
         """A copy of any stored object, for assertions."""
         with self.lock:
-            return copy.deepcopy(self.objects[object_id])
+            return snapshot(self.objects[object_id])
 
     def events_of(self, event_type: str) -> list[dict[str, Any]]:
         with self.lock:
-            return [copy.deepcopy(e) for e in self.events if e["type"] == event_type]
+            return [snapshot(e) for e in self.events if e["type"] == event_type]
 
     # --- operations and webhooks --------------------------------------------------------
 
@@ -183,9 +181,9 @@ class Emulator:
         self, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         request = self._current_request or {"id": None, "idempotency_key": None}
-        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        data: dict[str, Any] = {"object": snapshot(obj)}
         if previous is not None:
-            data["previous_attributes"] = copy.deepcopy(previous)
+            data["previous_attributes"] = snapshot(previous)
         event = {
             "api_version": API_VERSION,
             "created": self.now(),
@@ -206,7 +204,11 @@ class Emulator:
 
     @staticmethod
     def new_id(prefix: str, length: int = 24) -> str:
-        return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        # 248 = 4 x 62: bytes below it map onto the alphabet without bias.
+        chars: list[str] = []
+        while len(chars) < length:
+            chars.extend(_ALPHABET[b % 62] for b in secrets.token_bytes(length + 8) if b < 248)
+        return f"{prefix}_" + "".join(chars[:length])
 
     def store(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.objects[obj["id"]] = obj
@@ -364,7 +366,7 @@ class Emulator:
     # --- rendering: copies with expand[] applied -----------------------------------------
 
     def render(self, obj: dict[str, Any], expand: list[str]) -> dict[str, Any]:
-        out = copy.deepcopy(obj)
+        out = snapshot(obj)
         for path in expand:
             self._expand(out, path.split("."), path)
         return out
@@ -379,7 +381,7 @@ class Emulator:
             return
         includable = INCLUDABLE.get((node.get("object", ""), head))
         if includable is not None:
-            node[head] = copy.deepcopy(includable(self, node))
+            node[head] = snapshot(includable(self, node))
         elif head not in node:
             raise errors.StripeError(
                 400,
@@ -391,11 +393,11 @@ class Emulator:
             )
         value = node[head]
         if isinstance(value, str) and value in self.objects:
-            node[head] = value = copy.deepcopy(self.objects[value])
+            node[head] = value = snapshot(self.objects[value])
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str) and item in self.objects:
-                    value[index] = copy.deepcopy(self.objects[item])
+                    value[index] = snapshot(self.objects[item])
                 self._expand(value[index], rest, full)
             return
         self._expand(value, rest, full)

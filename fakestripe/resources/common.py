@@ -1,9 +1,9 @@
 """Helpers shared by the resource modules."""
 
-import copy
 from typing import Any
 
 from fakestripe import errors
+from fakestripe.snapshot import snapshot
 
 
 def merge_metadata(current: dict[str, str], update: dict[str, str] | str) -> dict[str, str]:
@@ -24,7 +24,7 @@ def apply_update(obj: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
     previous: dict[str, Any] = {}
     for key, value in changes.items():
         if obj.get(key) != value:
-            previous[key] = copy.deepcopy(obj.get(key))
+            previous[key] = snapshot(obj.get(key))
             obj[key] = value
     return previous
 

@@ -4,7 +4,6 @@ Money moves as at Stripe in the US: opening a dispute withdraws the amount plus 
 dispute fee; winning reinstates both; losing keeps the withdrawal.
 """
 
-import copy
 from typing import Any
 
 from fakestripe import errors
@@ -12,6 +11,7 @@ from fakestripe.params import LIST, boolean, metadata, string
 from fakestripe.resources import balance
 from fakestripe.resources.common import merge_metadata
 from fakestripe.routing import route
+from fakestripe.snapshot import snapshot
 
 DISPUTE_FEE = 1500
 EVIDENCE_FIELDS = (
@@ -71,7 +71,7 @@ def open_dispute(em: Any, charge_id: str, *, reason: str = "fraudulent") -> dict
     card = charge["payment_method_details"]["card"]
     dispute = {
         "amount": amount,
-        "balance_transactions": [copy.deepcopy(txn)],
+        "balance_transactions": [snapshot(txn)],
         "charge": charge_id,
         "created": em.now(),
         "currency": charge["currency"],
@@ -132,7 +132,7 @@ def settle(em: Any, dispute_id: str, *, status: str) -> dict[str, Any]:
             fee_description="Dispute fee refund",
             reporting_category="dispute_reversal",
         )
-        dispute["balance_transactions"].append(copy.deepcopy(txn))
+        dispute["balance_transactions"].append(snapshot(txn))
         em.emit("charge.dispute.funds_reinstated", dispute)
     em.emit("charge.dispute.closed", dispute)
     return dispute
@@ -161,7 +161,7 @@ def update(em: Any, p: dict[str, Any], dispute_id: str) -> dict[str, Any]:
         previous["metadata"] = dispute["metadata"]
         dispute["metadata"] = merge_metadata(dispute["metadata"], p["metadata"])
     if p.get("evidence"):
-        previous["evidence"] = copy.deepcopy(dispute["evidence"])
+        previous["evidence"] = snapshot(dispute["evidence"])
         dispute["evidence"].update({k: v or None for k, v in p["evidence"].items()})
         dispute["evidence_details"]["has_evidence"] = True
     if p.get("submit", True) and p.get("evidence"):

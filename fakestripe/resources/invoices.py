@@ -6,7 +6,6 @@ objects, each naming its PaymentIntent) and the browser confirms it with
 `invoice.confirmation_secret.client_secret` (includable, via expand[]).
 """
 
-import copy
 from typing import Any
 
 from fakestripe import errors
@@ -14,6 +13,7 @@ from fakestripe.emulator import INCLUDABLE
 from fakestripe.params import LIST, boolean, enum, string
 from fakestripe.resources import payment_intents, payment_methods
 from fakestripe.routing import route
+from fakestripe.snapshot import snapshot
 
 # Smart Retries, approximated: after a failed renewal Stripe retries on a schedule; these
 # are the days after the first failure. After the last one fails, the subscription
@@ -117,7 +117,7 @@ def create(
         "currency": subscription["currency"],
         "custom_fields": None,
         "customer": customer["id"],
-        "customer_address": copy.deepcopy(customer["address"]),
+        "customer_address": snapshot(customer["address"]),
         "customer_email": customer["email"],
         "customer_name": customer["name"],
         "customer_phone": customer["phone"],

@@ -1,6 +1,5 @@
 """PaymentIntents: /v1/payment_intents."""
 
-import copy
 from typing import Any
 
 from fakestripe import errors
@@ -8,6 +7,7 @@ from fakestripe.params import LIST, boolean, enum, integer, metadata, string, st
 from fakestripe.resources import charges, payment_methods
 from fakestripe.resources.common import apply_update, currency, merge_metadata, positive_amount
 from fakestripe.routing import route
+from fakestripe.snapshot import snapshot
 
 CANCELABLE = (
     "requires_payment_method",
@@ -196,7 +196,7 @@ def _fail(
     error.pop("request_log_url", None)
     if charge is not None:
         error["charge"] = charge["id"]
-    error["payment_method"] = copy.deepcopy(pm)
+    error["payment_method"] = snapshot(pm)
     pi.update(
         status="requires_payment_method",
         last_payment_error=error,
@@ -207,8 +207,8 @@ def _fail(
     em.emit("payment_intent.payment_failed", pi)
     exc.extra = {
         **exc.extra,
-        "payment_intent": copy.deepcopy(pi),
-        "payment_method": copy.deepcopy(pm),
+        "payment_intent": snapshot(pi),
+        "payment_method": snapshot(pm),
     }
     if charge is not None:
         exc.extra["charge"] = charge["id"]
@@ -313,7 +313,7 @@ def confirm(
             "You cannot confirm this PaymentIntent because it has already succeeded after being "
             "previously confirmed.",
             code="payment_intent_unexpected_state",
-            extra={"payment_intent": copy.deepcopy(pi)},
+            extra={"payment_intent": snapshot(pi)},
         )
     if pi["status"] not in CONFIRMABLE:
         raise errors.StripeError(
@@ -323,7 +323,7 @@ def confirm(
             "one of the following statuses: requires_payment_method, requires_confirmation, "
             "requires_action.",
             code="payment_intent_unexpected_state",
-            extra={"payment_intent": copy.deepcopy(pi)},
+            extra={"payment_intent": snapshot(pi)},
         )
     _set_payment_method(em, pi, p)
     if "setup_future_usage" in p:
@@ -468,7 +468,7 @@ def cancel_intent(em: Any, pi: dict[str, Any], reason: str | None) -> dict[str, 
             "requires_payment_method, requires_capture, requires_confirmation, requires_action, "
             "processing.",
             code="payment_intent_unexpected_state",
-            extra={"payment_intent": copy.deepcopy(pi)},
+            extra={"payment_intent": snapshot(pi)},
         )
     pi.update(status="canceled", canceled_at=em.now(), cancellation_reason=reason, next_action=None)
     em.emit("payment_intent.canceled", pi)

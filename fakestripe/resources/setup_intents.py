@@ -1,6 +1,5 @@
 """SetupIntents: /v1/setup_intents (save a card for later, e.g. a card-update link)."""
 
-import copy
 from typing import Any
 
 from fakestripe import errors
@@ -8,6 +7,7 @@ from fakestripe.params import LIST, boolean, enum, metadata, string, string_list
 from fakestripe.resources import payment_methods
 from fakestripe.resources.common import apply_update, merge_metadata
 from fakestripe.routing import route
+from fakestripe.snapshot import snapshot
 
 CONFIRM = {
     "payment_method": string,
@@ -96,7 +96,7 @@ def finish(em: Any, seti: dict[str, Any]) -> dict[str, Any]:
         exc = payment_methods.card_error(*card.decline)
         error = exc.error_dict()
         error.pop("request_log_url", None)
-        error["payment_method"] = copy.deepcopy(pm)
+        error["payment_method"] = snapshot(pm)
         seti.update(
             status="requires_payment_method",
             payment_method=None,
@@ -104,7 +104,7 @@ def finish(em: Any, seti: dict[str, Any]) -> dict[str, Any]:
             last_setup_error=error,
         )
         em.emit("setup_intent.setup_failed", seti)
-        exc.extra = {"setup_intent": copy.deepcopy(seti)}
+        exc.extra = {"setup_intent": snapshot(seti)}
         raise exc
     if seti["usage"] == "off_session":
         em.secret_of(pm["id"])["set_up_off_session"] = True
@@ -128,7 +128,7 @@ def confirm(
             400,
             f"You cannot confirm this SetupIntent because it has a status of {seti['status']}.",
             code="setup_intent_unexpected_state",
-            extra={"setup_intent": copy.deepcopy(seti)},
+            extra={"setup_intent": snapshot(seti)},
         )
     _set_payment_method(em, seti, p)
     if not seti["payment_method"]:

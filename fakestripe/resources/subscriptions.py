@@ -6,7 +6,6 @@ is failing and being retried, then `unpaid` (or `canceled`, see
 `Emulator.billing.after_final_failure`) once retries run out, `canceled`.
 """
 
-import copy
 from typing import Any
 
 from fakestripe import errors
@@ -15,6 +14,7 @@ from fakestripe.params import LIST, boolean, emptyable, enum, integer, metadata,
 from fakestripe.resources import invoices, payment_methods, prices
 from fakestripe.resources.common import apply_update, merge_metadata
 from fakestripe.routing import route
+from fakestripe.snapshot import snapshot
 
 INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 ITEM = {
@@ -127,7 +127,7 @@ def _item(
         "id": em.new_id("si", 14),
         "metadata": meta,
         "object": "subscription_item",
-        "price": copy.deepcopy(price),
+        "price": snapshot(price),
         "quantity": quantity,
         "subscription": sub_id,
         "tax_rates": [],
@@ -410,7 +410,7 @@ def renew(em: Any, sub_id: str, due: int) -> None:
     if sub["cancel_at_period_end"] or (sub["cancel_at"] and sub["cancel_at"] <= em.now()):
         cancel_now(em, sub, reason="cancellation_requested")
         return
-    previous: dict[str, Any] = {"items": copy.deepcopy(sub["items"])}
+    previous: dict[str, Any] = {"items": snapshot(sub["items"])}
     pause = sub["pause_collection"]
     if pause and pause.get("resumes_at") and pause["resumes_at"] <= em.now():
         previous["pause_collection"] = pause
@@ -540,7 +540,7 @@ def update(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
             400,
             "A canceled subscription can only update its cancellation_details and metadata.",
         )
-    before = copy.deepcopy(sub)
+    before = snapshot(sub)
     if "metadata" in p:
         sub["metadata"] = merge_metadata(sub["metadata"], p["metadata"])
     if "description" in p:
@@ -634,7 +634,7 @@ def _update_items(em: Any, sub: dict[str, Any], p: dict[str, Any]) -> None:
             qty = change.get("quantity", item["quantity"])
             if behavior != "none" and sub["status"] in ("active", "past_due"):
                 prorations += _prorate(em, sub, item, new_price, qty, moment)
-            item.update(price=copy.deepcopy(new_price), plan=_plan(new_price), quantity=qty)
+            item.update(price=snapshot(new_price), plan=_plan(new_price), quantity=qty)
             if "metadata" in change:
                 item["metadata"] = merge_metadata(item["metadata"], change["metadata"])
         else:
