@@ -8,6 +8,8 @@
  *   await stripe.confirmPayment({elements, clientSecret, confirmParams: {return_url}, redirect})
  *   await stripe.confirmSetup({elements, clientSecret, confirmParams: {return_url}, redirect})
  *   await stripe.retrievePaymentIntent(clientSecret) / stripe.retrieveSetupIntent(clientSecret)
+ *   await stripe.createPaymentMethod({elements, params}) -> {paymentMethod} | {error}
+ *   await stripe.handleNextAction({clientSecret}) -> {paymentIntent | setupIntent} | {error}
  * The Payment Element is plain labelled inputs (Card number, Expiry, CVC) instead of
  * Stripe's iframe; 3-D Secure is an in-page dialog with "Complete authentication" and
  * "Fail authentication" buttons. Requests go to the emulator that served this file.
@@ -263,7 +265,8 @@
   StripeEmulator.prototype._confirm = function (options, kind) {
     var self = this;
     options = options || {};
-    var clientSecret = options.clientSecret;
+    var clientSecret =
+      options.clientSecret || (options.elements && options.elements._options.clientSecret);
     var params = options.confirmParams || {};
     var path = intentPath(clientSecret);
     var resultKey = kind === "setup_intents" ? "setupIntent" : "paymentIntent";
@@ -327,34 +330,82 @@
           if (confirmed.status !== 200) return { error: confirmed.json.error };
           var intent = confirmed.json;
           if (intent.status !== "requires_action") return finish(intent);
-          return challenge().then(function (passed) {
-            return fetch(BASE + "/_emulator/3ds/" + intent.id, {
-              method: "POST",
-              headers: { "Content-Type": "application/x-www-form-urlencoded" },
-              body: encode({ client_secret: clientSecret, succeed: passed ? "true" : "false" }),
-            })
-              .then(function (response) {
-                return response.json();
-              })
-              .then(function (after) {
-                if (after.error) return { error: after.error };
-                if (!passed) {
-                  var code =
-                    kind === "setup_intents"
-                      ? "setup_intent_authentication_failure"
-                      : "payment_intent_authentication_failure";
-                  var failure = { error: { type: "invalid_request_error", code: code, message: AUTH_FAILURE } };
-                  failure.error[queryKey] = after;
-                  return failure;
-                }
-                return finish(after);
-              });
+          return self._authenticate(intent, clientSecret).then(function (result) {
+            return result.error ? result : finish(result.intent);
           });
         });
       })
       .catch(function (err) {
         return { error: { type: "api_connection_error", message: "Could not reach Stripe: " + err } };
       });
+  };
+
+  // The customer's 3-D Secure step for an intent in requires_action; resolves the intent
+  // afterwards, or an authentication failure error.
+  StripeEmulator.prototype._authenticate = function (intent, clientSecret) {
+    var kind = intent.object === "setup_intent" ? "setup_intents" : "payment_intents";
+    var queryKey = kind === "setup_intents" ? "setup_intent" : "payment_intent";
+    return challenge().then(function (passed) {
+      return fetch(BASE + "/_emulator/3ds/" + intent.id, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: encode({ client_secret: clientSecret, succeed: passed ? "true" : "false" }),
+      })
+        .then(function (response) {
+          return response.json();
+        })
+        .then(function (after) {
+          if (after.error) return { error: after.error };
+          if (!passed) {
+            var code =
+              kind === "setup_intents" ? "setup_intent_authentication_failure" : "payment_intent_authentication_failure";
+            var failure = { error: { type: "invalid_request_error", code: code, message: AUTH_FAILURE } };
+            failure.error[queryKey] = after;
+            return failure;
+          }
+          return { intent: after };
+        });
+    });
+  };
+
+  StripeEmulator.prototype.handleNextAction = function (options) {
+    var self = this;
+    var clientSecret = (options || {}).clientSecret;
+    return this._retrieve(clientSecret).then(function (r) {
+      if (r.status !== 200 || r.json.error) return { error: (r.json && r.json.error) || r.error };
+      var intent = r.json;
+      var resultKey = intent.object === "setup_intent" ? "setupIntent" : "paymentIntent";
+      var wrap = function (value) {
+        var out = {};
+        out[resultKey] = value;
+        return out;
+      };
+      if (intent.status !== "requires_action") return wrap(intent);
+      return self._authenticate(intent, clientSecret).then(function (result) {
+        return result.error ? result : wrap(result.intent);
+      });
+    });
+  };
+  StripeEmulator.prototype.handleCardAction = function (clientSecret) {
+    return this.handleNextAction({ clientSecret: clientSecret });
+  };
+
+  StripeEmulator.prototype.createPaymentMethod = function (options) {
+    options = options || {};
+    var element = options.elements && options.elements._element;
+    if (!element) {
+      return Promise.resolve({ error: { type: "validation_error", message: "Pass the elements you mounted." } });
+    }
+    var problem = element._problem();
+    if (problem) return Promise.resolve({ error: { type: "validation_error", message: problem } });
+    var card = element._values();
+    var params = Object.assign({}, options.params || {}, {
+      type: "card",
+      card: { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, cvc: card.cvc },
+    });
+    return api(this._key, "POST", "/v1/payment_methods", params).then(function (r) {
+      return r.status === 200 ? { paymentMethod: r.json } : { error: r.json.error };
+    });
   };
 
   StripeEmulator.prototype.confirmPayment = function (options) {

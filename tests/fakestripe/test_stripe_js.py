@@ -46,7 +46,9 @@ class _Site(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         site = f"http://127.0.0.1:{self.server.server_address[1]}"
-        if parts.path == "/give":
+        if parts.path == "/handle":
+            body = HANDLE_PAGE.format(emulator=self.emulator_url, secret=query["secret"])
+        elif parts.path == "/give":
             body = PAGE.format(
                 emulator=self.emulator_url,
                 secret=query["secret"],
@@ -166,3 +168,31 @@ def test_an_invoice_confirmation_secret_works_too(page, site, em):
     fill_card(page, "4242 4242 4242 4242")
     page.wait_for_url(f"{site}/thanks?**")
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+HANDLE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Authenticate</title>
+<script src="{emulator}/v3/"></script></head>
+<body><button id="go" type="button">Authenticate</button><p id="result" role="status"></p>
+<script>
+  const stripe = Stripe("pk_test_emulator");
+  document.getElementById("go").addEventListener("click", async () => {{
+    const {{paymentIntent, error}} = await stripe.handleNextAction({{clientSecret: "{secret}"}});
+    document.getElementById("result").textContent = error ? error.code : paymentIntent.status;
+  }});
+</script></body></html>
+"""
+
+
+def test_handle_next_action_authenticates_a_server_confirmed_intent(page, site, em):
+    client = em.stripe_client()
+    customer = client.v1.customers.create()
+    pi = client.v1.payment_intents.create(
+        params={"amount": 2500, "currency": "usd", "customer": customer.id}
+    )
+    em.confirm_with_card(pi.client_secret, "4000002760003184")
+    page.goto(f"{site}/handle?secret={pi.client_secret}")
+    page.get_by_role("button", name="Authenticate").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    page.get_by_role("status").filter(has_text="succeeded").wait_for()
+    assert em.retrieve(pi.id)["status"] == "succeeded"
