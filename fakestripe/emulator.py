@@ -8,6 +8,7 @@ handler does) without deadlocking.
 """
 
 import json
+import logging
 import secrets
 import string
 import threading
@@ -24,6 +25,7 @@ from fakestripe.snapshot import snapshot
 from fakestripe.webhooks import DeliverySwitches, Listener, WebhookHub
 
 API_VERSION = "2026-10-28.endive"
+logger = logging.getLogger("fakestripe")
 _ALPHABET = string.ascii_letters + string.digits
 
 # Fields Stripe only returns when asked for with expand[] ("includable" fields).
@@ -116,8 +118,12 @@ class Emulator:
         self.webhooks.flush()
 
     def advance_clock(self, *, days: int = 0, hours: int = 0, seconds: int = 0) -> int:
+        """Move the clock forward, firing renewals, retries, expiries and payouts on the way."""
+        total = days * 86400 + hours * 3600 + seconds
+        if total < 0:
+            raise ValueError("The emulator's clock only moves forward.")
         with self.operation():
-            self.clock.advance(days * 86400 + hours * 3600 + seconds)
+            self.clock.advance(total)
         return self.now()
 
     def tick(self) -> None:
@@ -330,6 +336,16 @@ class Emulator:
                 status, payload = 200, self.render(result, p.get("expand", []))
             except errors.StripeError as exc:
                 status, payload = exc.status, exc.body()
+            except Exception as exc:
+                # An emulator bug answers as Stripe's own failures do (500 api_error, which
+                # the SDK raises as APIError), with the cause in the message.
+                logger.exception("fakestripe failed on %s %s", method, path)
+                status, payload = (
+                    500,
+                    errors.StripeError(
+                        500, f"fakestripe internal error: {exc!r}", type="api_error"
+                    ).body(),
+                )
             finally:
                 self._current_request = None
                 self.current_key_is_publishable = False

@@ -484,7 +484,6 @@ def lines(em: Any, p: dict[str, Any], inv_id: str) -> dict[str, Any]:
         "payment_method": string,
         "off_session": boolean,
         "paid_out_of_band": boolean,
-        "forgive": boolean,
     },
 )
 def pay(em: Any, p: dict[str, Any], inv_id: str) -> dict[str, Any]:

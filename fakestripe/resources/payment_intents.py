@@ -223,11 +223,15 @@ def attempt(
     off_session: bool = False,
     raise_card_errors: bool = True,
     action_instead_of_error: bool = False,
+    error_on_requires_action: bool = False,
 ) -> dict[str, Any]:
     """Charge the PaymentIntent's card, as confirmation does.
 
     Card errors are raised (the API answers 402) unless `raise_card_errors` is False
-    (Stripe.js and renewals record them on the PaymentIntent instead).
+    (Stripe.js and renewals record them on the PaymentIntent instead). A card that needs
+    the customer fails with `authentication_required` off-session (or when the caller set
+    `error_on_requires_action`); on-session, and for renewals, the intent waits in
+    `requires_action`.
     """
     pm = em.get(
         "payment_method", pi["payment_method"], param="payment_method", label="PaymentMethod"
@@ -240,7 +244,7 @@ def attempt(
         and not (off_session and pm_state.get("set_up_off_session"))
     )
     if needs_auth and not state.get("authenticated"):
-        if off_session and not action_instead_of_error:
+        if (off_session and not action_instead_of_error) or error_on_requires_action:
             exc = payment_methods.card_error("authentication_required", "authentication_required")
             exc.message = "Your card was declined. This transaction requires authentication."
             failure = _fail(em, pi, pm, exc, None)
@@ -344,7 +348,11 @@ def confirm(
         )
     em.secret_of(pi["id"])["authenticated"] = False
     return attempt(
-        em, pi, off_session=bool(p.get("off_session")), raise_card_errors=raise_card_errors
+        em,
+        pi,
+        off_session=bool(p.get("off_session")),
+        raise_card_errors=raise_card_errors,
+        error_on_requires_action=bool(p.get("error_on_requires_action")),
     )
 
 
@@ -371,6 +379,16 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     pi["setup_future_usage"] = p.get("setup_future_usage") or None
     pi["metadata"] = merge_metadata({}, p.get("metadata", {}))
     if p.get("payment_method_types"):
+        for index, kind in enumerate(p["payment_method_types"]):
+            if kind != "card":
+                # The emulator only has cards; say so instead of pretending.
+                raise errors.StripeError(
+                    400,
+                    f"The payment method type provided: {kind} is invalid. The emulator "
+                    "supports card only.",
+                    code="payment_intent_invalid_parameter",
+                    param=f"payment_method_types[{index}]",
+                )
         pi["payment_method_types"] = p["payment_method_types"]
         pi["automatic_payment_methods"] = None
     if p.get("capture_method"):
@@ -383,7 +401,9 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     em.store(pi)
     em.emit("payment_intent.created", pi)
     if p.get("confirm"):
-        confirm(em, pi, {k: v for k, v in p.items() if k in ("off_session",)})
+        confirm(
+            em, pi, {k: v for k, v in p.items() if k in ("off_session", "error_on_requires_action")}
+        )
     return pi
 
 

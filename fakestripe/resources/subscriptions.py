@@ -55,15 +55,12 @@ CREATE = {
     "customer": string,
     "items": [ITEM],
     "currency": string,
-    "billing_cycle_anchor": integer,
-    "backdate_start_date": integer,
 }
 UPDATE = {
     **COMMON,
     "items": [ITEM],
     "pause_collection": emptyable(PAUSE),
     "cancellation_details": {"comment": string, "feedback": string},
-    "billing_cycle_anchor": enum("now", "unchanged"),
     "proration_date": timestamp,
 }
 
@@ -253,6 +250,13 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
             400,
             "All prices on a subscription must have the same `currency` and `recurring.interval`.",
             param="items",
+        )
+    if p.get("currency") and p["currency"].lower() != item_prices[0]["currency"]:
+        raise errors.StripeError(
+            400,
+            f"The price currency ({item_prices[0]['currency']}) does not match the subscription "
+            f"currency ({p['currency'].lower()}).",
+            param="currency",
         )
     behavior = p.get("payment_behavior", "allow_incomplete")
     sub = shape(em, customer, item_prices[0]["currency"])
@@ -683,11 +687,8 @@ def retrieve(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
 @route(
     "DELETE",
     "/v1/subscriptions/{sub_id}",
-    {
-        "invoice_now": boolean,
-        "prorate": boolean,
-        "cancellation_details": {"comment": string, "feedback": string},
-    },
+    # invoice_now / prorate (a final prorated invoice) are not emulated, so refused.
+    {"cancellation_details": {"comment": string, "feedback": string}},
 )
 def cancel(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
     sub = em.get("subscription", sub_id)
@@ -698,19 +699,6 @@ def cancel(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
     return cancel_now(
         em, sub, reason="cancellation_requested", details=p.get("cancellation_details")
     )
-
-
-@route(
-    "POST",
-    "/v1/subscriptions/{sub_id}/cancel",
-    {
-        "invoice_now": boolean,
-        "prorate": boolean,
-        "cancellation_details": {"comment": string, "feedback": string},
-    },
-)
-def cancel_post(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
-    return cancel(em, p, sub_id)
 
 
 @route(

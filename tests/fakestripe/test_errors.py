@@ -121,3 +121,47 @@ def test_an_incorrect_card_number_is_refused_when_the_payment_method_is_made(cli
 def test_the_request_id_header_is_set(client):
     customer = client.v1.customers.create()
     assert customer.last_response.request_id.startswith("req_")
+
+
+def test_error_on_requires_action_fails_instead_of_waiting(client):
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 500,
+                "currency": "usd",
+                "payment_method": "pm_card_authenticationRequired",
+                "confirm": True,
+                "error_on_requires_action": True,
+            }
+        )
+    assert caught.value.code == "authentication_required"
+
+
+def test_only_cards_are_emulated(client):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 500,
+                "currency": "usd",
+                "payment_method_types": ["card", "sepa_debit"],
+            }
+        )
+    assert caught.value.param == "payment_method_types[1]"
+
+
+def test_an_emulator_bug_is_a_500_api_error_not_a_crash(client, monkeypatch):
+    from fakestripe.resources import customers
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(customers, "shape", broken)
+    with pytest.raises(stripe.APIError) as caught:
+        client.v1.customers.create()
+    assert caught.value.http_status == 500
+    assert "fakestripe internal error" in caught.value.user_message
+
+
+def test_the_clock_only_moves_forward(em):
+    with pytest.raises(ValueError):
+        em.advance_clock(days=-1)
