@@ -20,6 +20,7 @@ from typing import Any
 
 from fakestripe import errors, params, routing
 from fakestripe.clock import Clock
+from fakestripe.faults import KINDS, Fault, error_for
 from fakestripe.idempotency import IdempotencyStore
 from fakestripe.snapshot import snapshot
 from fakestripe.webhooks import DeliverySwitches, Listener, WebhookHub
@@ -42,7 +43,7 @@ class BillingSettings:
 
 @dataclass
 class Response:
-    status: int
+    status: int  # 0: the connection dropped without an answer (an injected fault)
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -78,6 +79,7 @@ class Emulator:
 
         payouts.schedule_daily(self)
         self._pending: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
         self._depth = threading.local()
         self._current_request: dict[str, Any] | None = None
         # Set for the request being handled (under the lock): Stripe.js requests carry the
@@ -125,6 +127,34 @@ class Emulator:
         with self.operation():
             self.clock.advance(total)
         return self.now()
+
+    def inject_fault(
+        self,
+        kind: str,
+        *,
+        method: str | None = None,
+        path: str = "/v1/",
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next `times` requests matching `method` and the `path` prefix fail
+        (see fakestripe.faults for the kinds)."""
+        if kind not in KINDS:
+            raise ValueError(f"Unknown fault {kind!r}; choose one of {', '.join(KINDS)}.")
+        with self.lock:
+            self.faults.append(Fault(kind, method.upper() if method else None, path, times, delay))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    return fault
+        return None
 
     def tick(self) -> None:
         """Fire timers whose moment wall time has reached (the long-running server calls it)."""
@@ -283,6 +313,14 @@ class Emulator:
             "Stripe-Version": heads.get("stripe-version", API_VERSION),
         }
         method = method.upper()
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "connection":
+                return Response(0, b"")
+            elif fault.kind != "lost_response":
+                return self._error_response(error_for(fault.kind), base_headers)
         try:
             text = body.decode() if isinstance(body, bytes) else body
             raw = params.decode_form(query)
@@ -362,6 +400,8 @@ class Emulator:
                 )
         if key:
             base_headers["Idempotency-Key"] = key
+        if fault is not None and fault.kind == "lost_response":
+            return Response(0, b"")  # done, but the caller never hears of it
         return Response(status, encoded, base_headers)
 
     def _authenticate(self, heads: dict[str, str], raw: dict[str, Any]) -> str:

@@ -40,6 +40,12 @@ class EmulatorHTTPClient(stripe.HTTPClient):
             body=post_data or b"",
             headers=dict(headers or {}),
         )
+        if response.status == 0:
+            # What RequestsClient raises when the connection drops mid-request.
+            raise stripe.APIConnectionError(
+                "Unexpected error communicating with Stripe (fakestripe dropped the connection).",
+                should_retry=True,
+            )
         return response.body.decode(), response.status, CaseInsensitiveDict(response.headers)
 
     def request_stream(

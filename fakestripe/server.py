@@ -81,6 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
                     body=body,
                     headers=dict(self.headers.items()),
                 )
+                if response.status == 0:  # an injected dropped connection: no answer at all
+                    self.close_connection = True
+                    return
                 self._send(response.status, response.body, response.headers)
             elif parts.path in ("/v3", "/v3/", "/v3/stripe.js"):
                 self._send(
@@ -166,6 +169,15 @@ class _Handler(BaseHTTPRequestHandler):
         if segments == ["webhook_endpoints"]:
             em.add_webhook_endpoint(form["url"])
             return self._json(200, {"endpoints": em.webhooks.endpoints})
+        if segments == ["faults"]:
+            em.inject_fault(
+                form["kind"],
+                method=form.get("method"),
+                path=form.get("path", "/v1/"),
+                times=int(form.get("times", 1)),
+                delay=float(form.get("delay", 0)),
+            )
+            return self._json(200, {"faults": len(em.faults)})
         if segments == ["flush_webhooks"]:
             em.flush_webhooks()
             return self._json(200, {"ok": True})
