@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakestripe import errors, params, routing
+from fakestripe import errors, expansion, params, routing
 from fakestripe.clock import Clock
 from fakestripe.faults import KINDS, Fault, error_for
 from fakestripe.idempotency import IdempotencyStore
@@ -28,10 +28,6 @@ from fakestripe.webhooks import DeliverySwitches, Listener, WebhookHub
 API_VERSION = "2026-10-28.endive"
 logger = logging.getLogger("fakestripe")
 _ALPHABET = string.ascii_letters + string.digits
-
-# Fields Stripe only returns when asked for with expand[] ("includable" fields).
-Includable = Callable[["Emulator", dict[str, Any]], Any]
-INCLUDABLE: dict[tuple[str, str], Includable] = {}
 
 
 @dataclass
@@ -419,44 +415,9 @@ class Emulator:
     def _error_response(exc: errors.StripeError, headers: dict[str, str]) -> Response:
         return Response(exc.status, json.dumps(exc.body(), indent=2).encode(), dict(headers))
 
-    # --- rendering: copies with expand[] applied -----------------------------------------
-
     def render(self, obj: dict[str, Any], expand: list[str]) -> dict[str, Any]:
-        out = snapshot(obj)
-        for path in expand:
-            self._expand(out, path.split("."), path)
-        return out
-
-    def _expand(self, node: Any, parts: list[str], full: str) -> None:
-        if not parts or not isinstance(node, dict):
-            return
-        head, rest = parts[0], parts[1:]
-        if node.get("object") == "list" and head == "data":
-            for item in node["data"]:
-                self._expand(item, rest, full)
-            return
-        includable = INCLUDABLE.get((node.get("object", ""), head))
-        if includable is not None:
-            node[head] = snapshot(includable(self, node))
-        elif head not in node:
-            raise errors.StripeError(
-                400,
-                f"This property cannot be expanded ({head}). You may want to try expanding "
-                f"'data.{head}' instead."
-                if node.get("object") == "list"
-                else f"This property cannot be expanded ({head}).",
-                param="expand",
-            )
-        value = node[head]
-        if isinstance(value, str) and value in self.objects:
-            node[head] = value = snapshot(self.objects[value])
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, str) and item in self.objects:
-                    value[index] = snapshot(self.objects[item])
-                self._expand(value[index], rest, full)
-            return
-        self._expand(value, rest, full)
+        """A copy of `obj` as the API returns it, with expand[] applied."""
+        return expansion.render(self, obj, expand)
 
 
 def _created_matches(obj: dict[str, Any], created: Any) -> bool:

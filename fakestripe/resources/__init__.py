@@ -2,6 +2,7 @@
 
 from fakestripe.resources import (  # noqa: F401
     balance,
+    billing_cycle,
     browser,
     charges,
     customers,
@@ -13,6 +14,7 @@ from fakestripe.resources import (  # noqa: F401
     payouts,
     prices,
     refunds,
+    search,
     setup_intents,
     subscriptions,
 )

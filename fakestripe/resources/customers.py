@@ -1,6 +1,5 @@
 """Customers: /v1/customers."""
 
-import re
 from typing import Any
 
 from fakestripe import errors
@@ -116,13 +115,13 @@ def update(em: Any, p: dict[str, Any], cid: str) -> dict[str, Any]:
 
 @route("DELETE", "/v1/customers/{cid}")
 def delete(em: Any, p: dict[str, Any], cid: str) -> dict[str, Any]:
-    from fakestripe.resources import subscriptions
+    from fakestripe.resources import billing_cycle
 
     customer = em.get("customer", cid)
     for sub_id in list(em.by_type.get("subscription", [])):
         sub = em.objects[sub_id]
         if sub["customer"] == cid and sub["status"] not in ("canceled", "incomplete_expired"):
-            subscriptions.cancel_now(em, sub, reason="cancellation_requested")
+            billing_cycle.cancel_now(em, sub, reason="cancellation_requested")
     em.emit("customer.deleted", customer)
     em.by_type["customer"].remove(cid)
     em.objects[cid] = {"id": cid, "object": "customer", "deleted": True}
@@ -135,46 +134,3 @@ def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     return em.list_objects(
         "customer", p, "/v1/customers", lambda c: email is None or c["email"] == email
     )
-
-
-_CLAUSE = re.compile(
-    r"""^\s*(email|name|phone|metadata\[['"]([^'"]+)['"]\])\s*:\s*['"]([^'"]*)['"]\s*$"""
-)
-
-
-@route("GET", "/v1/customers/search", {"query": string, "limit": LIST["limit"], "page": string})
-def search(em: Any, p: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's search query language, the exact-match subset: `email:'a@b.org' AND ...`."""
-    query = p.get("query")
-    if not query:
-        raise errors.missing_parameter("query")
-    clauses = []
-    for part in re.split(r"\s+AND\s+", query):
-        match = _CLAUSE.match(part)
-        if not match:
-            raise errors.StripeError(
-                400,
-                f"Invalid query: {query!r}. This emulator supports exact-match clauses "
-                "on email, name, phone and metadata['key'] joined by AND.",
-                param="query",
-            )
-        clauses.append(match.groups())
-
-    def matches(customer: dict[str, Any]) -> bool:
-        for field, meta_key, value in clauses:
-            actual = customer["metadata"].get(meta_key) if meta_key else customer.get(field)
-            if (actual or "").lower() != value.lower():
-                return False
-        return True
-
-    found = [
-        em.objects[i] for i in reversed(em.by_type.get("customer", [])) if matches(em.objects[i])
-    ]
-    limit = p.get("limit", 10)
-    return {
-        "object": "search_result",
-        "data": found[:limit],
-        "has_more": len(found) > limit,
-        "next_page": None,
-        "url": "/v1/customers/search",
-    }

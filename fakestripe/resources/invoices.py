@@ -9,7 +9,7 @@ objects, each naming its PaymentIntent) and the browser confirms it with
 from typing import Any
 
 from fakestripe import errors
-from fakestripe.emulator import INCLUDABLE
+from fakestripe.expansion import INCLUDABLE
 from fakestripe.params import LIST, boolean, enum, string
 from fakestripe.resources import payment_intents, payment_methods
 from fakestripe.routing import route
@@ -327,7 +327,7 @@ def payment_intent_changed(em: Any, invoice_id: str, pi: dict[str, Any]) -> None
 
 
 def _mark_paid(em: Any, invoice: dict[str, Any], pi: dict[str, Any] | None) -> None:
-    from fakestripe.resources import subscriptions
+    from fakestripe.resources import billing_cycle
 
     invoice.update(
         status="paid",
@@ -347,7 +347,7 @@ def _mark_paid(em: Any, invoice: dict[str, Any], pi: dict[str, Any] | None) -> N
     em.emit("invoice.payment_succeeded", invoice)
     sub = subscription_of(em, invoice)
     if sub is not None:
-        subscriptions.invoice_paid(em, sub, invoice, pi)
+        billing_cycle.invoice_paid(em, sub, invoice, pi)
 
 
 def _after_failure(em: Any, invoice: dict[str, Any]) -> None:
@@ -370,11 +370,11 @@ def _after_failure(em: Any, invoice: dict[str, Any]) -> None:
 
 
 def _subscription_payment_trouble(em: Any, invoice: dict[str, Any], *, final: bool = False) -> None:
-    from fakestripe.resources import subscriptions
+    from fakestripe.resources import billing_cycle
 
     sub = subscription_of(em, invoice)
     if sub is not None:
-        subscriptions.invoice_failed(em, sub, invoice, final=final)
+        billing_cycle.invoice_failed(em, sub, invoice, final=final)
 
 
 def _retry(em: Any, invoice_id: str, due: int) -> None:

@@ -165,3 +165,25 @@ def test_an_emulator_bug_is_a_500_api_error_not_a_crash(client, monkeypatch):
 def test_the_clock_only_moves_forward(em):
     with pytest.raises(ValueError):
         em.advance_clock(days=-1)
+
+
+def test_expanding_a_field_that_is_not_an_id_is_refused(client):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.payment_intents.create(
+            params={"amount": 500, "currency": "usd", "expand": ["currency"]}
+        )
+    assert caught.value.param == "expand"
+    assert caught.value.user_message == "This property cannot be expanded (currency)."
+
+
+def test_expanding_a_list_property_needs_data(client):
+    client.v1.customers.create()
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.customers.list(params={"expand": ["invoice_settings"]})
+    assert "data.invoice_settings" in caught.value.user_message
+
+
+def test_an_unsupported_search_clause_is_a_clear_400(client):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.customers.search(params={"query": "created>1000"})
+    assert caught.value.param == "query"
