@@ -290,7 +290,7 @@ def attempt(
         pm_state["set_up_off_session"] = True
         if pi["customer"] and pm["customer"] is None:
             pm["customer"] = pi["customer"]
-            em.emit("payment_method.attached", pm, {"customer": None})
+            em.emit("payment_method.attached", pm)
     em.emit("payment_intent.succeeded", pi)
     _notify_invoice(em, pi)
     if card.disputed:

@@ -131,7 +131,7 @@ def attach(
         code, decline_code = card.decline
         raise card_error(code, decline_code)
     pm["customer"] = customer_id
-    em.emit("payment_method.attached", pm, {"customer": None})
+    em.emit("payment_method.attached", pm)
     return pm
 
 
@@ -225,12 +225,11 @@ def detach(em: Any, p: dict[str, Any], pm_id: str) -> dict[str, Any]:
             "The payment method you provided is not attached to a customer so detachment is impossible.",
             param="payment_method",
         )
-    previous = {"customer": pm["customer"]}
     customer = em.objects.get(pm["customer"])
     if customer and customer["invoice_settings"]["default_payment_method"] == pm["id"]:
         customer["invoice_settings"]["default_payment_method"] = None
     pm["customer"] = None
-    em.emit("payment_method.detached", pm, previous)
+    em.emit("payment_method.detached", pm)
     return pm
 
 

@@ -110,7 +110,7 @@ def finish(em: Any, seti: dict[str, Any]) -> dict[str, Any]:
         em.secret_of(pm["id"])["set_up_off_session"] = True
     if seti["customer"] and pm["customer"] is None:
         pm["customer"] = seti["customer"]
-        em.emit("payment_method.attached", pm, {"customer": None})
+        em.emit("payment_method.attached", pm)
     seti.update(status="succeeded", next_action=None, last_setup_error=None)
     em.emit("setup_intent.succeeded", seti)
     return seti
