@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 
@@ -152,7 +153,8 @@ def _app_broker(url: str, transport_options: dict) -> Iterator[None]:
 
 
 def _drop_pools() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # kombu keeps a process-wide registry of pools keyed by connection; closing only the
+    # app's pool would leave a closed one registered for the next publisher to find.
+    kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
