@@ -16,7 +16,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLEDGE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-for _folder in ("staticfiles", "media", "cache"):
+for _folder in ("staticfiles", "media", "cache", "celery"):
     (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 PRODUCTION = not DEBUG
 
@@ -98,7 +98,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: rate limits must hold across web processes, so never per-process memory ---
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -118,6 +120,9 @@ if not REDIS_URL:
         "control_folder": str(CELERY_FILESYSTEM_DIR.parent / "control"),
         "store_processed": False,
     }
+    # kombu's filesystem transport does not make its folders.
+    for _folder in (CELERY_FILESYSTEM_DIR, CELERY_FILESYSTEM_DIR.parent / "control"):
+        _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -140,8 +145,12 @@ CELERY_TIMEZONE = env_str("ORG_TIME_ZONE", "America/New_York")
 STRIPE_SECRET_KEY = _secret("STRIPE_SECRET_KEY", "sk_test_emulator")
 STRIPE_PUBLISHABLE_KEY = _secret("STRIPE_PUBLISHABLE_KEY", "pk_test_emulator")
 STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET", "whsec_emulator")
-STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com" if PRODUCTION else "http://127.0.0.1:12111")
-STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/" if PRODUCTION else "http://127.0.0.1:12111/v3/")
+STRIPE_API_BASE = env_str(
+    "STRIPE_API_BASE", "https://api.stripe.com" if PRODUCTION else "http://127.0.0.1:12111"
+)
+STRIPE_JS_URL = env_str(
+    "STRIPE_JS_URL", "https://js.stripe.com/v3/" if PRODUCTION else "http://127.0.0.1:12111/v3/"
+)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
 
 # --- The organisation (printed on receipts) -------------------------------------------
@@ -155,7 +164,9 @@ ORG_EMAIL = env_str("ORG_EMAIL", "giving@example.org")
 # --- Email (Django 6.1 mailers) -------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{ORG_NAME} <{ORG_EMAIL}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-_mail_backend = env_choice("MAIL_BACKEND", ("smtp", "file", "console"), "smtp" if PRODUCTION else "file")
+_mail_backend = env_choice(
+    "MAIL_BACKEND", ("smtp", "file", "console"), "smtp" if PRODUCTION else "file"
+)
 if _mail_backend == "smtp":
     MAILERS = {
         "default": {
@@ -201,7 +212,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "media")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -241,7 +255,9 @@ DONATION_FEE_BASIS_POINTS = env_int("DONATION_FEE_BASIS_POINTS", 290)
 DONATION_FEE_FIXED = env_int("DONATION_FEE_FIXED", 30)
 # Postal address on the form: Canada's official receipts and UK Gift Aid need it.
 DONATION_ADDRESS_REQUIRED = env_bool("DONATION_ADDRESS_REQUIRED", ORG_JURISDICTION != "US")
-DONATION_DEFAULT_COUNTRY = env_str("DONATION_DEFAULT_COUNTRY", {"US": "US", "CA": "CA", "UK": "GB"}[ORG_JURISDICTION])
+DONATION_DEFAULT_COUNTRY = env_str(
+    "DONATION_DEFAULT_COUNTRY", {"US": "US", "CA": "CA", "UK": "GB"}[ORG_JURISDICTION]
+)
 # Card testing: declined attempts per client IP and per email within the window, and gifts
 # started per IP (a script that never reports its declines still hits this one).
 DONATION_DECLINE_LIMIT = env_int("DONATION_DECLINE_LIMIT", 5)
@@ -256,42 +272,6 @@ DONATION_CHALLENGE_AFTER = env_int("DONATION_CHALLENGE_AFTER", 3)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Subscriptions name one Stripe product; created on first use when missing.
 STRIPE_DONATION_PRODUCT_ID = env_str("STRIPE_DONATION_PRODUCT_ID", "pledge_donation")
-
-# --- Stripe webhook inbox (donations.webhooks, donations.inbox, donations.tasks) --------
-# A pending row older than this is taken to have lost its task, and the sweep enqueues it.
-STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 120)
-# The sweep lists Stripe's events from the newest one stored less this overlap (Stripe's
-# clock), or, with an empty inbox, this far back. Stripe keeps events for 30 days.
-STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)
-STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS = env_int("STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS", 3 * 86400)
-# "batched": a thread per web process publishes new events' tasks in one message every
-# 20 ms, off the request path (donations.publisher); "direct": one publish per request.
-STRIPE_WEBHOOK_ENQUEUE = env_choice("STRIPE_WEBHOOK_ENQUEUE", ("batched", "direct"), "batched")
-CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
-    "task": "donations.tasks.sweep_stripe_inbox",
-    "schedule": float(env_int("STRIPE_INBOX_SWEEP_SECONDS", 300)),
-}
-
-# --- Finance exports (receipts/exports; helper E) ---------------------------------------
-# The fiscal year starts on the first of this month; FY names follow the year it ends in
-# ("end", as the US federal and most US nonprofit years) or the year it starts in.
-FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 1)
-if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        f"FISCAL_YEAR_START_MONTH must be 1-12; got {FISCAL_YEAR_START_MONTH}."
-    )
-FISCAL_YEAR_NAMED_BY = env_choice("FISCAL_YEAR_NAMED_BY", ("end", "start"), "end")
-# Above these row counts an export runs as a Celery task writing a file under media,
-# because gunicorn kills a sync worker `timeout` seconds into a request (30 s by default)
-# and a client on a slow line could take that long to read ~15 MB. .xlsx is built whole
-# before its first byte can leave, so its limit is lower.
-EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 100_000)
-EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
-# The export task lives in its own module beside receipts/tasks.py; Celery's `imports`
-# setting is the documented way to register a module autodiscovery does not look for.
-CELERY_IMPORTS = ("receipts.tasks_export",)
 
 # --- Receipts (receipts.rules, receipts.numbering, receipts.tasks) ---------------------
 from celery.schedules import crontab  # noqa: E402
@@ -363,5 +343,48 @@ CELERY_BEAT_SCHEDULE["receipts-annual-statements"] = {
 }
 # Renders and emails whose task was lost (broker down, worker killed) are picked up again.
 CELERY_BEAT_SCHEDULE["receipts-sweep"] = {"task": "receipts.tasks.sweep", "schedule": 600.0}
+
+# --- Finance exports (receipts/exports; helper E) ---------------------------------------
+# The fiscal year starts on the first of this month; FY names follow the year it ends in
+# ("end", as the US federal and most US nonprofit years) or the year it starts in.
+FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 1)
+if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"FISCAL_YEAR_START_MONTH must be 1-12; got {FISCAL_YEAR_START_MONTH}."
+    )
+FISCAL_YEAR_NAMED_BY = env_choice("FISCAL_YEAR_NAMED_BY", ("end", "start"), "end")
+# Above these row counts an export runs as a Celery task writing a file under media,
+# because gunicorn kills a sync worker `timeout` seconds into a request (30 s by default)
+# and a client on a slow line could take that long to read ~15 MB. .xlsx is built whole
+# before its first byte can leave, so its limit is lower.
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 100_000)
+EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
+# The export task lives in its own module beside receipts/tasks.py; Celery's `imports`
+# setting is the documented way to register a module autodiscovery does not look for.
+CELERY_IMPORTS = ("receipts.tasks_export",)
+
+# --- Stripe webhook inbox (donations.webhooks, donations.inbox, donations.tasks) --------
+# A pending row older than this is taken to have lost its task, and the sweep enqueues it.
+STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 120)
+# The sweep lists Stripe's events from the newest one stored less this overlap (Stripe's
+# clock), or, with an empty inbox, this far back. Stripe keeps events for 30 days.
+STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)
+STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS = env_int("STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS", 3 * 86400)
+# "batched": a thread per web process publishes new events' tasks in one message every
+# 20 ms, off the request path (donations.publisher); "direct": one publish per request.
+STRIPE_WEBHOOK_ENQUEUE = env_choice("STRIPE_WEBHOOK_ENQUEUE", ("batched", "direct"), "batched")
+CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
+    "task": "donations.tasks.sweep_stripe_inbox",
+    "schedule": float(env_int("STRIPE_INBOX_SWEEP_SECONDS", 300)),
+}
+
+# --- Memberships (donations.memberships) ------------------------------------------------
+# Daily, so a yearly gift ages out of its tier twelve months on without any event.
+CELERY_BEAT_SCHEDULE["donations-refresh-memberships"] = {
+    "task": "donations.memberships.refresh_all_memberships",
+    "schedule": 86400.0,
+}
 # WeasyPrint logs every rendering step at INFO; only its warnings matter.
 LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
