@@ -7,6 +7,7 @@ after releasing it, so a listener can call the emulator back (as the app's webho
 handler does) without deadlocking.
 """
 
+import base64
 import json
 import logging
 import secrets
@@ -402,7 +403,15 @@ class Emulator:
 
     def _authenticate(self, heads: dict[str, str], raw: dict[str, Any]) -> str:
         auth = heads.get("authorization", "")
-        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        key = ""
+        if auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        elif auth.lower().startswith("basic "):
+            # `curl -u sk_test_...:` as in Stripe's docs: the key is the user name.
+            try:
+                key = base64.b64decode(auth[6:].strip()).decode().split(":", 1)[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
         if not key and isinstance(raw.get("key"), str):
             key = raw["key"]  # Stripe.js sends the publishable key as a form field
         if not key:

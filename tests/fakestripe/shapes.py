@@ -13,7 +13,10 @@ Rules (what "same shape" means here):
 - API error hashes (`last_payment_error`, `last_setup_error`) carry the error's fields,
   which the fixtures reduce to `type`;
 - an event's `data.previous_attributes` is present on *.updated events only, and its
-  `data.object` is compared with the fixture of that object's own resource.
+  `data.object` is compared with the fixture of that object's own resource;
+- includable fields (returned only when expanded, so absent from the fixtures):
+  `invoice.payments` is a list of invoice_payment objects compared with that fixture, and
+  `invoice.confirmation_secret` is `{client_secret, type}` as Stripe documents it.
 """
 
 import json
@@ -46,11 +49,22 @@ def resource_for(obj: dict[str, Any]) -> str:
     return obj["object"]
 
 
+def _is_expanded(actual: Any, fixture: Any) -> bool:
+    """An object where the fixture shows an id or null (an expanded field)."""
+    return (
+        isinstance(actual, dict)
+        and isinstance(actual.get("object"), str)
+        and resource_for(actual) in FIXTURES
+        and (fixture is None or isinstance(fixture, str))
+    )
+
+
 def compare(actual: Any, fixture: Any, path: str = "") -> list[str]:
+    if _is_expanded(actual, fixture):
+        # An expanded id (the fixture shows an id or null): compare with its own resource.
+        return compare(actual, FIXTURES[resource_for(actual)], path)
     if actual is None or fixture is None:
         return []
-    if isinstance(actual, dict) and isinstance(fixture, str) and "object" in actual:
-        return compare(actual, FIXTURES[resource_for(actual)], path)
     if type(actual) is not type(fixture):
         return [f"{path}: {type(actual).__name__} where Stripe has {type(fixture).__name__}"]
     if isinstance(actual, list):
@@ -69,6 +83,11 @@ def compare(actual: Any, fixture: Any, path: str = "") -> list[str]:
         return [f"{path}: unexpected error keys {sorted(extra)}"] if extra else []
     problems = []
     expected = set(fixture)
+    if actual.get("object") == "invoice":
+        for key in ("payments", "confirmation_secret"):
+            if key in actual:
+                expected.add(key)
+                problems += _includable(key, actual[key], f"{path}.{key}")
     if path.endswith("data") and actual.get("object", {}) and "previous_attributes" in actual:
         expected.add("previous_attributes")
     if (
@@ -89,6 +108,21 @@ def compare(actual: Any, fixture: Any, path: str = "") -> list[str]:
         else:
             problems += compare(actual[key], fixture[key], sub_path)
     return problems
+
+
+def _includable(key: str, value: Any, path: str) -> list[str]:
+    if value is None:
+        return []
+    if key == "confirmation_secret":
+        keys = set(value)
+        return [] if keys == {"client_secret", "type"} else [f"{path}: keys {sorted(keys)}"]
+    if set(value) != {"object", "data", "has_more", "url"}:
+        return [f"{path}: not a list object"]
+    return [
+        p
+        for i, item in enumerate(value["data"])
+        for p in compare(item, FIXTURES["invoice_payment"], f"{path}.data[{i}]")
+    ]
 
 
 def check(obj: dict[str, Any]) -> list[str]:

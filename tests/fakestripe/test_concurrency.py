@@ -9,7 +9,12 @@ def test_concurrent_retries_with_one_key_charge_once(server, em):
     def give(_):
         client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
         return client.v1.payment_intents.create(
-            params={"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True},
+            params={
+                "amount": 700,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            },
             options={"idempotency_key": "same-gift"},
         ).id
 
@@ -22,7 +27,12 @@ def test_concurrent_retries_with_one_key_charge_once(server, em):
 def test_concurrent_partial_refunds_never_exceed_the_charge(server, em):
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
     pi = client.v1.payment_intents.create(
-        params={"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
 
     def refund(_):

@@ -135,3 +135,15 @@ def test_the_cli_parses_its_options(monkeypatch):
     assert started["served"] is True
     assert started["emulator"].webhook_secret == "whsec_x"
     assert started["emulator"].webhooks.endpoints == ["http://127.0.0.1:1/hook"]
+
+
+def test_basic_auth_as_in_stripes_curl_examples(server):
+    import base64
+
+    token = base64.b64encode(b"sk_test_x:").decode()
+    status, _, body = call(
+        server.url + "/v1/customers",
+        {"email": "a@example.com"},
+        headers={"Authorization": f"Basic {token}"},
+    )
+    assert status == 200 and json.loads(body)["email"] == "a@example.com"

@@ -60,7 +60,14 @@ def test_expanded_responses_match(client, busy):
         }
     )
     subs = client.v1.subscriptions.list(
-        params={"status": "all", "expand": ["data.latest_invoice", "data.default_payment_method"]}
+        params={
+            "status": "all",
+            "expand": [
+                "data.latest_invoice.payments",
+                "data.latest_invoice.confirmation_secret",
+                "data.default_payment_method",
+            ],
+        }
     )
     raw = json.loads(pis.last_response.body)["data"] + json.loads(subs.last_response.body)["data"]
     assert len(raw) > 5
@@ -87,3 +94,29 @@ def test_the_comparison_catches_a_wrong_type():
     assert compare(broken, FIXTURES["charge"], "charge") == [
         "charge.amount: str where Stripe has int"
     ]
+
+
+def test_includable_fields_are_checked_too(client, em, busy):
+    customer = client.v1.customers.create()
+    price = client.v1.prices.create(
+        params={
+            "currency": "usd",
+            "unit_amount": 900,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Monthly"},
+        }
+    )
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "payment_behavior": "default_incomplete",
+            "expand": ["latest_invoice.confirmation_secret", "latest_invoice.payments"],
+        }
+    )
+    raw = json.loads(sub.last_response.body)
+    assert raw["latest_invoice"]["confirmation_secret"]["client_secret"]
+    assert raw["latest_invoice"]["payments"]["data"]
+    assert check(raw) == []
+    raw["latest_invoice"]["confirmation_secret"]["extra"] = 1
+    assert check(raw) != []
