@@ -282,6 +282,22 @@
     }
     var problem = element._problem();
     if (problem) return Promise.resolve({ error: { type: "validation_error", message: problem } });
+    // Like Stripe.js: with deferred intents (elements created with `mode`), the page must
+    // call elements.submit() before confirming, and each submit covers one confirmation.
+    var elementsObject = options.elements;
+    if (elementsObject._options.mode && !elementsObject._submitted) {
+      return Promise.resolve({
+        error: {
+          type: "invalid_request_error",
+          code: "elements_submit_required",
+          message:
+            "elements.submit() must be called before stripe." +
+            (kind === "setup_intents" ? "confirmSetup" : "confirmPayment") +
+            "(). Call elements.submit() as soon as your customer presses pay, prior to any asynchronous work.",
+        },
+      });
+    }
+    elementsObject._submitted = false;
     if (options.redirect !== "if_required" && !params.return_url) {
       return Promise.resolve({
         error: { type: "invalid_request_error", message: "confirmParams.return_url is required." },

@@ -46,7 +46,11 @@ class _Site(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         site = f"http://127.0.0.1:{self.server.server_address[1]}"
-        if parts.path == "/handle":
+        if parts.path == "/nosubmit":
+            body = NO_SUBMIT_PAGE.format(
+                emulator=self.emulator_url, secret=query["secret"], site=site
+            )
+        elif parts.path == "/handle":
             body = HANDLE_PAGE.format(emulator=self.emulator_url, secret=query["secret"])
         elif parts.path == "/give":
             body = PAGE.format(
@@ -196,3 +200,32 @@ def test_handle_next_action_authenticates_a_server_confirmed_intent(page, site, 
     page.get_by_role("button", name="Complete authentication").click()
     page.get_by_role("status").filter(has_text="succeeded").wait_for()
     assert em.retrieve(pi.id)["status"] == "succeeded"
+
+
+NO_SUBMIT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Forgot submit</title>
+<script src="{emulator}/v3/"></script></head>
+<body><div id="payment-element"></div><button id="go" type="button">Give</button>
+<p id="result" role="alert"></p>
+<script>
+  const stripe = Stripe("pk_test_emulator");
+  const elements = stripe.elements({{mode: "payment", amount: 2500, currency: "usd"}});
+  elements.create("payment").mount("#payment-element");
+  document.getElementById("go").addEventListener("click", async () => {{
+    const {{error}} = await stripe.confirmPayment({{
+      elements, clientSecret: "{secret}", confirmParams: {{return_url: "{site}/thanks"}},
+    }});
+    document.getElementById("result").textContent = error.message;
+  }});
+</script></body></html>
+"""
+
+
+def test_confirming_without_elements_submit_is_refused_as_stripe_js_does(page, site, em, intent):
+    page.goto(f"{site}/nosubmit?secret={intent.client_secret}")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name="Give").click()
+    page.get_by_role("alert").filter(has_text="elements.submit() must be called").wait_for()
+    assert em.retrieve(intent.id)["status"] == "requires_payment_method"
