@@ -33,6 +33,10 @@ _ALPHABET = string.ascii_letters + string.digits
 
 @dataclass
 class BillingSettings:
+    # Smart Retries, approximated: after a failed renewal, Stripe retries on a schedule;
+    # these are the days after the first failure (Stripe's settings allow up to 8 tries
+    # within 2 weeks to 2 months; tests may set their own).
+    retry_days: tuple[int, ...] = (3, 8, 15)
     # What happens to a subscription when the last Smart Retry fails (Stripe's
     # "Manage failed payments" setting): "unpaid", "canceled" or "past_due" (leave it).
     after_final_failure: str = "unpaid"

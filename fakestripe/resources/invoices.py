@@ -15,10 +15,6 @@ from fakestripe.resources import payment_intents, payment_methods
 from fakestripe.routing import route
 from fakestripe.snapshot import snapshot
 
-# Smart Retries, approximated: after a failed renewal Stripe retries on a schedule; these
-# are the days after the first failure. After the last one fails, the subscription
-# becomes `Emulator.billing.after_final_failure` ("unpaid" by default).
-RETRY_DAYS = (3, 8, 15)
 FINALIZE_AFTER_SECONDS = 3600  # Stripe finalizes a renewal invoice an hour after drafting it
 
 
@@ -356,8 +352,9 @@ def _after_failure(em: Any, invoice: dict[str, Any]) -> None:
     retryable = invoice["billing_reason"] != "subscription_create" and invoice["auto_advance"]
     failures = invoice["attempt_count"]
     first_failure = em.secret_of(invoice["id"]).setdefault("first_failure", em.now())
-    if retryable and failures <= len(RETRY_DAYS):
-        invoice["next_payment_attempt"] = first_failure + RETRY_DAYS[failures - 1] * 86400
+    retry_days = em.billing.retry_days
+    if retryable and failures <= len(retry_days):
+        invoice["next_payment_attempt"] = first_failure + retry_days[failures - 1] * 86400
         due = invoice["next_payment_attempt"]
         em.clock.at(due, lambda: _retry(em, invoice["id"], due))
     else:

@@ -33,6 +33,13 @@ def switch_to_failing_card(client, customer, sub):
     client.v1.subscriptions.update(sub.id, params={"default_payment_method": failing.id})
 
 
+def past_renewal(client, em, sub):
+    """Two hours past the period end: the renewal invoice has been made and tried once
+    (whatever the month's length)."""
+    period_end = client.v1.subscriptions.retrieve(sub.id).items.data[0].current_period_end
+    em.advance_clock(seconds=period_end - em.now() + 7200)
+
+
 def test_default_incomplete_returns_the_first_invoices_confirmation_secret(
     client, customer, monthly_price
 ):
@@ -141,7 +148,7 @@ def test_a_failing_renewal_goes_past_due_retries_then_unpaid(
 ):
     sub = start(client, em, customer, monthly_price)
     switch_to_failing_card(client, customer, sub)
-    em.advance_clock(days=31, hours=2)
+    past_renewal(client, em, sub)
     sub_now = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     assert sub_now.status == "past_due"
     invoice = sub_now.latest_invoice
@@ -160,7 +167,7 @@ def test_a_failing_renewal_goes_past_due_retries_then_unpaid(
 def test_a_retry_with_a_new_card_recovers(client, em, customer, monthly_price):
     sub = start(client, em, customer, monthly_price)
     switch_to_failing_card(client, customer, sub)
-    em.advance_clock(days=31, hours=2)
+    past_renewal(client, em, sub)
     good = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
     client.v1.subscriptions.update(sub.id, params={"default_payment_method": good.id})
     em.advance_clock(days=3)
@@ -170,7 +177,7 @@ def test_a_retry_with_a_new_card_recovers(client, em, customer, monthly_price):
 def test_paying_the_open_invoice_now(client, em, customer, monthly_price):
     sub = start(client, em, customer, monthly_price)
     switch_to_failing_card(client, customer, sub)
-    em.advance_clock(days=31, hours=2)
+    past_renewal(client, em, sub)
     invoice_id = client.v1.subscriptions.retrieve(sub.id).latest_invoice
     with pytest.raises(stripe.CardError):
         client.v1.invoices.pay(invoice_id)
@@ -200,7 +207,7 @@ def test_3184_renewals_need_the_customer(client, em, customer, monthly_price, in
         client.v1.subscriptions.retrieve(sub.id).latest_invoice, params={"expand": ["payments"]}
     )
     em.complete_3ds(first.payments.data[0].payment.payment_intent)
-    em.advance_clock(days=31, hours=2)
+    past_renewal(client, em, sub)
     assert "invoice.payment_action_required" in types(inbox)
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
 
@@ -375,3 +382,18 @@ def test_list_excludes_canceled_unless_asked(client, em, customer, monthly_price
     ]
     every = client.v1.subscriptions.list(params={"customer": customer.id, "status": "all"})
     assert {s.id for s in every.data} == {live.id, dead.id}
+
+
+def test_the_retry_schedule_and_final_outcome_are_settings(
+    client, em, customer, monthly_price, inbox
+):
+    em.billing.retry_days = (1,)
+    em.billing.after_final_failure = "canceled"
+    sub = start(client, em, customer, monthly_price)
+    switch_to_failing_card(client, customer, sub)
+    past_renewal(client, em, sub)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    em.advance_clock(days=1)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "canceled" and sub.cancellation_details.reason == "payment_failed"
+    assert inbox[-1].type == "customer.subscription.deleted"
