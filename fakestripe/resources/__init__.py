@@ -16,5 +16,6 @@ from fakestripe.resources import (  # noqa: F401
     refunds,
     search,
     setup_intents,
+    subscription_items,
     subscriptions,
 )

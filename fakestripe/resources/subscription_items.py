@@ -4,8 +4,10 @@ from typing import Any
 
 from fakestripe import errors
 from fakestripe.clock import add_interval, day_of_month
+from fakestripe.params import LIST, string
 from fakestripe.resources import invoices, prices
 from fakestripe.resources.common import merge_metadata
+from fakestripe.routing import route
 from fakestripe.snapshot import snapshot
 
 
@@ -226,3 +228,30 @@ def update_items(em: Any, sub: dict[str, Any], p: dict[str, Any]) -> None:
     invoices.finalize(em, invoice)
     if invoice["status"] == "open":
         invoices.attempt_payment(em, invoice)
+
+
+def _find_item(em: Any, item_id: str) -> dict[str, Any]:
+    for sub_id in em.by_type.get("subscription", []):
+        for item in em.objects[sub_id]["items"]["data"]:
+            if item["id"] == item_id:
+                return item
+    raise errors.no_such("subscription_item", item_id)
+
+
+@route("GET", "/v1/subscription_items/{item_id}")
+def retrieve(em: Any, p: dict[str, Any], item_id: str) -> dict[str, Any]:
+    return _find_item(em, item_id)
+
+
+@route("GET", "/v1/subscription_items", {**LIST, "subscription": string})
+def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
+    if not p.get("subscription"):
+        raise errors.missing_parameter("subscription")
+    sub = em.get("subscription", p["subscription"], param="subscription")
+    limit = p.get("limit", 10)
+    return {
+        "object": "list",
+        "data": sub["items"]["data"][:limit],
+        "has_more": len(sub["items"]["data"]) > limit,
+        "url": "/v1/subscription_items",
+    }

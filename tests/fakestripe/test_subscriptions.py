@@ -397,3 +397,10 @@ def test_the_retry_schedule_and_final_outcome_are_settings(
     sub = client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "canceled" and sub.cancellation_details.reason == "payment_failed"
     assert inbox[-1].type == "customer.subscription.deleted"
+
+
+def test_subscription_items_can_be_listed_and_retrieved(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    items = client.v1.subscription_items.list(params={"subscription": sub.id})
+    assert [i.price.id for i in items.data] == [monthly_price.id]
+    assert client.v1.subscription_items.retrieve(items.data[0].id).subscription == sub.id
