@@ -4,6 +4,7 @@
 whsec_ secret>`, as documented at https://docs.stripe.com/webhooks#verify-manually.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,7 +21,9 @@ def signature(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
     return f"t={moment},v1={digest}"
 
 
-def event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None, created: int | None = None) -> dict:
+def event(
+    event_type: str, obj: dict[str, Any], *, event_id: str | None = None, created: int | None = None
+) -> dict:
     """An event as Stripe sends it (API 2026-10-28.endive layout)."""
     return {
         "id": event_id or "evt_" + secrets.token_hex(12),
@@ -39,7 +42,14 @@ def encode(evt: dict) -> bytes:
     return json.dumps(evt, indent=2).encode()
 
 
-def post(client, body: bytes, *, secret: str | None = "whsec_emulator", timestamp: int | None = None, header: str | None = None):
+def post(
+    client,
+    body: bytes,
+    *,
+    secret: str | None = "whsec_emulator",
+    timestamp: int | None = None,
+    header: str | None = None,
+):
     """POST a body to the webhook; signed with `secret` unless `header` is given."""
     extra = {}
     if header is not None:
@@ -47,3 +57,22 @@ def post(client, body: bytes, *, secret: str | None = "whsec_emulator", timestam
     elif secret is not None:
         extra["HTTP_STRIPE_SIGNATURE"] = signature(body, secret, timestamp=timestamp)
     return client.post(WEBHOOK_URL, data=body, content_type="application/json", **extra)
+
+
+@contextlib.contextmanager
+def broker_down():
+    """Point Celery at a port where nothing listens (the connection is refused), and back.
+
+    kombu keeps producer pools in a process-wide registry keyed by broker URL, and
+    tests.celery_worker._app_broker force-closes the app's pool on the way in: reset the
+    registry on the way out, or later publishes to the real broker find a closed pool.
+    """
+    from kombu import pools
+
+    from tests.celery_worker import _app_broker
+
+    try:
+        with _app_broker("redis://127.0.0.1:1/0", {}):
+            yield
+    finally:
+        pools.reset()

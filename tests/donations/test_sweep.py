@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from donations import inbox, tasks
 from donations.models import Donation, RecurringDonation, StripeEvent
-from tests.celery_worker import _app_broker
 from tests.donations import gifts
 from tests.donations import stripe_events as se
 
@@ -142,7 +141,7 @@ def test_its_event_list_starts_shortly_before_the_newest_stored_event(stripe_emu
 
 def test_it_survives_a_broker_that_is_down(stripe_emulator, settings):
     row = _stored(age_seconds=600)
-    with _app_broker("redis://127.0.0.1:1/0", {}):
+    with se.broker_down():
         result = tasks.sweep_stripe_inbox()
     assert result["requeued"] == 0
     row.refresh_from_db()

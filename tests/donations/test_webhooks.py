@@ -5,7 +5,6 @@ import time
 import pytest
 
 from donations.models import StripeEvent
-from tests.celery_worker import _app_broker
 from tests.donations import stripe_events as se
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +37,9 @@ def test_it_stores_an_unknown_type_and_marks_it_ignored(client, django_capture_o
     assert row.processed_at is not None
 
 
-def test_it_enqueues_processing_only_after_the_row_is_committed(client, django_capture_on_commit_callbacks):
+def test_it_enqueues_processing_only_after_the_row_is_committed(
+    client, django_capture_on_commit_callbacks
+):
     evt = se.event("something.new_happened", UNKNOWN)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         _post_event(client, evt)
@@ -81,7 +82,14 @@ def test_it_refuses_a_body_that_is_not_utf8(client):
 
 @pytest.mark.parametrize(
     "body",
-    [b"[]", b'"evt_1"', b"{}", b'{"id": "evt_1"}', b'{"type": "charge.refunded"}', b'{"id": 5, "type": "x"}'],
+    [
+        b"[]",
+        b'"evt_1"',
+        b"{}",
+        b'{"id": "evt_1"}',
+        b'{"type": "charge.refunded"}',
+        b'{"id": 5, "type": "x"}',
+    ],
 )
 def test_it_refuses_json_that_is_not_an_event(client, body):
     response = se.post(client, body)
@@ -96,7 +104,9 @@ def test_it_refuses_an_unsigned_event(client):
 
 
 def test_it_refuses_an_event_signed_with_another_secret(client):
-    response = _post_event(client, se.event("payment_intent.succeeded", UNKNOWN), secret="whsec_someone_else")
+    response = _post_event(
+        client, se.event("payment_intent.succeeded", UNKNOWN), secret="whsec_someone_else"
+    )
     assert response.status_code == 400
     assert not StripeEvent.objects.exists()
 
@@ -132,7 +142,9 @@ def test_it_refuses_a_body_changed_after_signing(client):
     assert not StripeEvent.objects.exists()
 
 
-def test_it_accepts_any_of_several_signatures_during_secret_rotation(client, django_capture_on_commit_callbacks):
+def test_it_accepts_any_of_several_signatures_during_secret_rotation(
+    client, django_capture_on_commit_callbacks
+):
     evt = se.event("something.new_happened", UNKNOWN)
     body = se.encode(evt)
     ours = se.signature(body, "whsec_emulator")
@@ -147,12 +159,14 @@ def test_it_answers_405_to_a_get(client):
     assert client.get(se.WEBHOOK_URL).status_code == 405
 
 
-def test_it_stores_and_acknowledges_while_the_broker_is_down(client, settings, django_capture_on_commit_callbacks):
+def test_it_stores_and_acknowledges_while_the_broker_is_down(
+    client, settings, django_capture_on_commit_callbacks
+):
     settings.STRIPE_WEBHOOK_ENQUEUE = "direct"  # publish in the request, where a failure would show
     evt = se.event("payment_intent.succeeded", UNKNOWN)
     started = time.monotonic()
     # Port 1 on loopback: nothing listens, the connection is refused.
-    with _app_broker("redis://127.0.0.1:1/0", {}), django_capture_on_commit_callbacks(execute=True):
+    with se.broker_down(), django_capture_on_commit_callbacks(execute=True):
         response = _post_event(client, evt)
     assert response.status_code == 200
     assert time.monotonic() - started < 5
