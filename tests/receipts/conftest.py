@@ -19,7 +19,10 @@ RECEIVED = dt.datetime(2026, 3, 12, 15, 30, tzinfo=dt.UTC)
 def _receipt_settings(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
     }
     settings.ORG_JURISDICTION = "US"
     settings.ORG_NAME = "Springfield Free Press"
@@ -66,7 +69,9 @@ def pdf_text(content: bytes) -> str:
     whitespace collapsed so wording can be matched across line breaks."""
     assert content.startswith(b"%PDF-")
     assert len(PdfReader(io.BytesIO(content)).pages) >= 1  # a well-formed PDF, too
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True)
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+    )
     return " ".join(result.stdout.decode().split())
 
 

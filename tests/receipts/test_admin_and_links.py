@@ -42,7 +42,10 @@ def test_staff_filter_receipts_by_status_and_date(staff_client, receipt):
 
     assert "2026-000001" in staff_client.get(url, {"status__exact": "issued"}).text
     assert "2026-000001" not in staff_client.get(url, {"status__exact": "void"}).text
-    assert "2026-000001" in staff_client.get(url, {"received_at__year": "2026", "received_at__month": "3"}).text
+    assert (
+        "2026-000001"
+        in staff_client.get(url, {"received_at__year": "2026", "received_at__month": "3"}).text
+    )
 
 
 def test_staff_view_the_pdf_and_it_is_logged(staff_client, receipt, admin_user):
@@ -61,7 +64,9 @@ def test_staff_resend_a_copy_with_the_same_number(staff_client, receipt, outbox,
 
     assert [m.subject for m in outbox][-1] == "Copy of your receipt 2026-000001"
     assert Receipt.objects.count() == 1
-    assert AuditEntry.objects.filter(actor=admin_user, action="receipt.resend", object_id="2026-000001").exists()
+    assert AuditEntry.objects.filter(
+        actor=admin_user, action="receipt.resend", object_id="2026-000001"
+    ).exists()
 
 
 def test_staff_void_with_a_reason(staff_client, receipt, outbox, admin_user):
@@ -74,7 +79,11 @@ def test_staff_void_with_a_reason(staff_client, receipt, outbox, admin_user):
     receipt.refresh_from_db()
     assert receipt.status == "void" and receipt.void_reason == "gift entered twice"
     entry = AuditEntry.objects.get(action="receipt.void")
-    assert (entry.actor, entry.before, entry.after) == (admin_user, {"status": "issued"}, {"status": "void"})
+    assert (entry.actor, entry.before, entry.after) == (
+        admin_user,
+        {"status": "issued"},
+        {"status": "void"},
+    )
     assert outbox[-1].subject == "Receipt 2026-000001 is void"
     # The void receipt still opens, marked VOID, its number kept.
     pdf = staff_client.get(reverse("admin:receipts_receipt_pdf", args=[receipt.pk]))
@@ -90,7 +99,9 @@ def test_the_change_page_offers_the_actions(staff_client, receipt):
 def test_staff_without_permission_cannot_void(client, receipt, other_staff):
     client.force_login(other_staff)
 
-    response = client.post(reverse("admin:receipts_receipt_void", args=[receipt.pk]), {"reason": "x"})
+    response = client.post(
+        reverse("admin:receipts_receipt_void", args=[receipt.pk]), {"reason": "x"}
+    )
 
     assert response.status_code == 403
     receipt.refresh_from_db()
@@ -120,7 +131,9 @@ def test_the_donor_opens_their_receipts_with_the_emailed_link(client, receipt, o
 def test_the_link_expires(client, receipt, settings):
     url = links.receipts_url(receipt.supporter).removeprefix("https://give.example.org")
 
-    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.RECEIPT_LINK_MAX_AGE_DAYS + 1)):
+    with time_machine.travel(
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.RECEIPT_LINK_MAX_AGE_DAYS + 1)
+    ):
         page = client.get(url)
 
     assert page.status_code == 403 and "This link has expired" in page.text

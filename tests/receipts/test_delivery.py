@@ -156,8 +156,15 @@ def test_the_sweep_re_enqueues_lost_renders_and_emails(unsent, outbox):
 def test_the_renderer_fetches_only_project_static_files(tmp_path):
     fetcher = StaticFilesOnly()
 
-    assert fetcher.fetch((fetcher.root / "fonts" / "DejaVuSans.ttf").as_uri()).read()[:4] == b"\x00\x01\x00\x00"
-    for url in ("https://example.com/logo.png", "file:///etc/passwd", (fetcher.root / ".." / "manage.py").as_uri()):
+    assert (
+        fetcher.fetch((fetcher.root / "fonts" / "DejaVuSans.ttf").as_uri()).read()[:4]
+        == b"\x00\x01\x00\x00"
+    )
+    for url in (
+        "https://example.com/logo.png",
+        "file:///etc/passwd",
+        (fetcher.root / ".." / "manage.py").as_uri(),
+    ):
         with pytest.raises(RefusedURL):
             fetcher.fetch(url)
 

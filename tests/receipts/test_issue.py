@@ -33,7 +33,9 @@ def test_a_succeeded_gift_gets_a_numbered_receipt_emailed_with_its_pdf(gift, out
 
 def test_the_announced_success_issues_the_receipt_through_the_hook(gift, outbox):
     with transaction.atomic():
-        announce(GiftEvent(fact=GiftFact.SUCCEEDED, supporter_id=gift.supporter_id, donation_id=gift.pk))
+        announce(
+            GiftEvent(fact=GiftFact.SUCCEEDED, supporter_id=gift.supporter_id, donation_id=gift.pk)
+        )
 
     assert Receipt.objects.get(donation=gift).number == "2026-000001"
     assert len(outbox) == 1
@@ -119,7 +121,10 @@ def test_the_snapshot_freezes_everything_printed(gift):
         "benefit_description": "",
         "deductible_amount": 2500,
     }
-    assert "No goods or services were provided in return for this contribution." in snapshot["rules"]["statements"]
+    assert (
+        "No goods or services were provided in return for this contribution."
+        in snapshot["rules"]["statements"]
+    )
     assert receipt.snapshot_sha256 == Receipt.hash_snapshot(snapshot)
 
 

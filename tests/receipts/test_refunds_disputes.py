@@ -32,7 +32,14 @@ def refund(donation: Donation, amount_refunded: int) -> None:
 
 def dispute(donation: Donation, fact: GiftFact, **details) -> None:
     with transaction.atomic():
-        announce(GiftEvent(fact=fact, supporter_id=donation.supporter_id, donation_id=donation.pk, details=details))
+        announce(
+            GiftEvent(
+                fact=fact,
+                supporter_id=donation.supporter_id,
+                donation_id=donation.pk,
+                details=details,
+            )
+        )
 
 
 def test_a_full_refund_voids_the_receipt_and_tells_the_donor(gift, outbox):
@@ -58,7 +65,11 @@ def test_a_partial_refund_replaces_the_receipt_naming_the_one_it_replaces(gift, 
     original.refresh_from_db()
     replacement = Receipt.objects.get(replaces=original)
     assert original.status == Receipt.Status.REPLACED and original.voided_at
-    assert (replacement.number, replacement.status, replacement.amount_received) == ("2026-000002", "issued", 1500)
+    assert (replacement.number, replacement.status, replacement.amount_received) == (
+        "2026-000002",
+        "issued",
+        1500,
+    )
     issued, replaced = outbox
     assert replaced.subject == "Your updated receipt 2026-000002 (replaces 2026-000001)"
     text = pdf_text(attached_pdf(replaced))
@@ -73,7 +84,9 @@ def test_a_second_partial_refund_replaces_the_replacement(gift):
     refund(gift, 500)
     refund(gift, 1500)
 
-    chain = list(Receipt.objects.order_by("sequence").values_list("number", "status", "amount_received"))
+    chain = list(
+        Receipt.objects.order_by("sequence").values_list("number", "status", "amount_received")
+    )
     assert chain == [
         ("2026-000001", "replaced", 2500),
         ("2026-000002", "replaced", 2000),
@@ -95,7 +108,9 @@ def test_a_repeated_refund_event_changes_nothing(gift, outbox):
 def test_a_refund_before_the_receipt_is_issued_receipts_what_is_left(donor):
     from tests.receipts.conftest import make_gift
 
-    donation = make_gift(donor, 5000, amount_refunded=2000, status=Donation.Status.PARTIALLY_REFUNDED)
+    donation = make_gift(
+        donor, 5000, amount_refunded=2000, status=Donation.Status.PARTIALLY_REFUNDED
+    )
     services.apply_refund(donation_id=donation.pk)  # nothing to void yet
 
     assert services.issue_gift_receipt(donation_id=donation.pk).amount_received == 3000

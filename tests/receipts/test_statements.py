@@ -24,11 +24,17 @@ def at(month, day, hour=12):
 def year_of_giving(donor):
     plan = RecurringDonationFactory(supporter=donor, amount=1500)
     monthly = [
-        make_gift(donor, 1500, recurring=plan, frequency=Donation.Frequency.MONTHLY, succeeded_at=at(m, 5))
+        make_gift(
+            donor, 1500, recurring=plan, frequency=Donation.Frequency.MONTHLY, succeeded_at=at(m, 5)
+        )
         for m in range(1, 4)
     ]
-    one_time = make_gift(donor, 10000, succeeded_at=at(6, 1), amount_refunded=4000, status="partially_refunded")
-    refunded = make_gift(donor, 2000, succeeded_at=at(7, 1), amount_refunded=2000, status="refunded")
+    one_time = make_gift(
+        donor, 10000, succeeded_at=at(6, 1), amount_refunded=4000, status="partially_refunded"
+    )
+    refunded = make_gift(
+        donor, 2000, succeeded_at=at(7, 1), amount_refunded=2000, status="refunded"
+    )
     for gift in [*monthly, one_time]:
         services.issue_gift_receipt(donation_id=gift.pk)
     return [*monthly, one_time, refunded]

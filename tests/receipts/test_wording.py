@@ -18,8 +18,12 @@ pytestmark = pytest.mark.django_db
 
 
 def member(supporter, *, benefit_value=6000, description="a tote bag and event tickets"):
-    tier = TierFactory(benefit_value=benefit_value, benefit_description=description, yearly_amount=12000)
-    Membership.objects.create(supporter=supporter, tier=tier, starts_at=RECEIVED - dt.timedelta(days=30))
+    tier = TierFactory(
+        benefit_value=benefit_value, benefit_description=description, yearly_amount=12000
+    )
+    Membership.objects.create(
+        supporter=supporter, tier=tier, starts_at=RECEIVED - dt.timedelta(days=30)
+    )
     return tier
 
 
@@ -89,7 +93,9 @@ def test_us_benefit_without_a_description_is_not_issued(donor):
     donation = make_gift(donor, 15000)
 
     assert services.issue_gift_receipt(donation_id=donation.pk) is None
-    assert ReceiptProblem.objects.get().missing_fields == ["description of goods or services provided"]
+    assert ReceiptProblem.objects.get().missing_fields == [
+        "description of goods or services provided"
+    ]
 
 
 # --- Canada (CRA official donation receipt) ----------------------------------------------
@@ -156,7 +162,9 @@ def test_canada_needs_a_place_of_issue_and_a_signatory(canada, settings, gift):
 def test_uk_receipt_records_that_a_gift_aid_declaration_covers_the_gift(united_kingdom, donor):
     donor.currency = "gbp"
     GiftAidDeclaration.objects.create(
-        supporter=donor, made_at=dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC), covers_from=dt.date(2022, 2, 1)
+        supporter=donor,
+        made_at=dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC),
+        covers_from=dt.date(2022, 2, 1),
     )
     receipt, text = issued_text(make_gift(donor, 2000, currency="gbp"))
 
@@ -184,7 +192,9 @@ def test_uk_gift_aid_needs_the_donors_home_address_and_postcode(united_kingdom, 
     GiftAidDeclaration.objects.create(supporter=donor, covers_from=dt.date(2020, 1, 1))
 
     assert services.issue_gift_receipt(donation_id=make_gift(donor, currency="gbp").pk) is None
-    assert ReceiptProblem.objects.get().missing_fields == ["donor home address and postcode (Gift Aid)"]
+    assert ReceiptProblem.objects.get().missing_fields == [
+        "donor home address and postcode (Gift Aid)"
+    ]
 
 
 # --- Fonts and rendering -----------------------------------------------------------------
@@ -203,7 +213,9 @@ def test_the_pdf_embeds_the_projects_own_fonts(gift, tmp_path):
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf_bytes(receipt))
 
-    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     rows = [line.split() for line in listing.splitlines()[2:]]
     assert rows, listing
     for row in rows:
