@@ -15,7 +15,8 @@ from CLIENTS client processes (keep-alive `requests` sessions) for SECONDS per p
   way the app calls it.
 
 Rounds alternate the phases so drift hits all of them. Prints requests/s and the ratio of
-create+confirm requests/s to the baseline's.
+create+confirm requests/s to the baseline's, and, for unit tests, the same pair through
+the in-process client (no sockets, one thread).
 """
 
 import multiprocessing as mp
@@ -109,6 +110,20 @@ def _start_server() -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("fakestripe did not start within 20 s")
 
 
+def _in_process_pairs_per_second() -> float:
+    import stripe  # noqa: F401  (imported before timing)
+
+    from fakestripe import Emulator
+
+    client = Emulator().stripe_client(KEY)
+    done, start = 0, time.time()
+    while time.time() - start < SECONDS:
+        pi = client.v1.payment_intents.create(params={"amount": 2500, "currency": "usd"})
+        client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+        done += 1
+    return done / (time.time() - start)
+
+
 def main() -> None:
     server, url = _start_server()
     totals = {name: [0, 0.0] for name in PHASES}  # name -> [operations, seconds]
@@ -141,6 +156,7 @@ def main() -> None:
     base = rates["baseline (GET /_emulator/ping)"]
     for name in ("create+confirm (raw HTTP)", "create+confirm (stripe SDK)"):
         print(f"  ratio {name} / baseline: {rates[name] / base:.2f}")
+    print(f"  in-process SDK client, 1 thread: {_in_process_pairs_per_second():.1f} pairs/s")
 
 
 if __name__ == "__main__":
