@@ -205,3 +205,42 @@ def test_the_page_fits_a_phone(page, site):
     page.get_by_text("Monthly", exact=True).click()
     expect(page.locator("fieldset.amounts[data-frequency=monthly]")).to_be_visible()
     expect(page.locator("fieldset.amounts[data-frequency=one_time]")).to_be_hidden()
+
+
+def test_stripe_down_tells_the_donor_to_try_again_and_a_retry_then_succeeds(
+    page, site, stripe_server
+):
+    import stripe
+
+    from donations import gateway
+
+    class Down(stripe.HTTPClient):
+        name = "down"
+
+        def request(self, method, url, headers, post_data=None):
+            raise stripe.APIConnectionError("Stripe is down (test)")
+
+        def request_stream(self, method, url, headers, post_data=None):
+            return self.request(method, url, headers, post_data)
+
+        def close(self):
+            pass
+
+    page.goto(site.url + "/donate/")
+    fill_details(page)
+    fill_card(page, "4242 4242 4242 4242")
+    with gateway.use_client(
+        stripe.StripeClient("sk_test_down", http_client=Down(), max_network_retries=0)
+    ):
+        give_button(page).click()
+        summary = page.locator("#error-summary")
+        expect(summary).to_be_focused()
+        expect(summary).to_contain_text("Please try again in a minute.")
+        expect(page.locator("#form-error")).to_contain_text("Nothing has been charged.")
+    donation = Donation.objects.get()
+    assert (donation.status, donation.failure_code) == ("pending", "stripe_unreachable")
+
+    give_button(page).click()  # Stripe is back
+    page.wait_for_url(THANKS)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, Ada!")
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
