@@ -2,6 +2,7 @@
 a URLconf that adds the baseline view (bench.donation_page_urls)."""
 
 from config.settings import *  # noqa: F403
+from config.settings import STORAGES
 
 ROOT_URLCONF = "bench.donation_page_urls"
 # The manifest storage needs `collectstatic` first; the page's static URLs are the only
@@ -9,4 +10,4 @@ ROOT_URLCONF = "bench.donation_page_urls"
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}  # noqa: F405
+}
