@@ -143,32 +143,26 @@ def cancel_now(
     sub: dict[str, Any],
     *,
     reason: str,
-    emit: bool = True,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     now = em.now()
-    previous = apply_update(
-        sub,
-        {
-            "status": "canceled",
-            "canceled_at": now,
-            "ended_at": now,
-            "cancellation_details": {
-                "comment": (details or {}).get("comment"),
-                "feedback": (details or {}).get("feedback"),
-                "reason": reason,
-            },
+    sub.update(
+        status="canceled",
+        canceled_at=now,
+        ended_at=now,
+        cancellation_details={
+            "comment": (details or {}).get("comment"),
+            "feedback": (details or {}).get("feedback"),
+            "reason": reason,
         },
     )
-    del previous
     if sub["latest_invoice"]:
         invoice = em.objects[sub["latest_invoice"]]
         if invoice["status"] == "open" and invoice["billing_reason"] == "subscription_create":
             invoices.void(em, invoice)
         elif invoice["status"] == "open":
             invoice["next_payment_attempt"] = None  # retries stop with the subscription
-    if emit:
-        em.emit("customer.subscription.deleted", sub)
+    em.emit("customer.subscription.deleted", sub)
     return sub
 
 

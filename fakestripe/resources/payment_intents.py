@@ -216,6 +216,27 @@ def _fail(
     return exc
 
 
+def _needs_authentication(em: Any, pm_id: str, off_session: bool) -> bool:
+    card = payment_methods.test_card(em, pm_id)
+    return card.three_d_secure == "always" or (
+        card.three_d_secure == "on_session"
+        and not (off_session and em.secret_of(pm_id).get("set_up_off_session"))
+    )
+
+
+def predicted_failure(em: Any, pm_id: str, *, off_session: bool) -> errors.StripeError | None:
+    """The card error a charge on this PaymentMethod would meet, without charging it
+    (for requests Stripe refuses whole, such as `error_if_incomplete`)."""
+    card = payment_methods.test_card(em, pm_id)
+    if _needs_authentication(em, pm_id, off_session):
+        return payment_methods.card_error("authentication_required", "authentication_required")
+    if card.decline:
+        return payment_methods.card_error(*card.decline)
+    if card.fails_after_attach:
+        return payment_methods.card_error("card_declined", "generic_decline")
+    return None
+
+
 def attempt(
     em: Any,
     pi: dict[str, Any],
@@ -239,10 +260,7 @@ def attempt(
     card = payment_methods.test_card(em, pm["id"])
     state = em.secret_of(pi["id"])
     pm_state = em.secret_of(pm["id"])
-    needs_auth = card.three_d_secure == "always" or (
-        card.three_d_secure == "on_session"
-        and not (off_session and pm_state.get("set_up_off_session"))
-    )
+    needs_auth = _needs_authentication(em, pm["id"], off_session)
     if needs_auth and not state.get("authenticated"):
         if (off_session and not action_instead_of_error) or error_on_requires_action:
             exc = payment_methods.card_error("authentication_required", "authentication_required")

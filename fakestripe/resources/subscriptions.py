@@ -5,7 +5,13 @@ from typing import Any
 from fakestripe import errors
 from fakestripe.clock import add_interval, day_of_month
 from fakestripe.params import LIST, boolean, emptyable, enum, integer, metadata, string, timestamp
-from fakestripe.resources import billing_cycle, invoices, payment_methods, subscription_items
+from fakestripe.resources import (
+    billing_cycle,
+    invoices,
+    payment_intents,
+    payment_methods,
+    subscription_items,
+)
 from fakestripe.resources.common import merge_metadata
 from fakestripe.routing import route
 from fakestripe.snapshot import snapshot
@@ -202,14 +208,20 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     invoice_pm = (
         sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
     )
-    if behavior == "error_if_incomplete" and invoice_pm is None:
-        raise errors.StripeError(
-            400,
-            "This customer has no attached payment source or default payment method. Please "
-            "consider adding a default payment method. For more information, visit "
-            "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.",
-            code="resource_missing",
-        )
+    if behavior == "error_if_incomplete":
+        # Stripe creates nothing when the first payment cannot succeed at once, so decide
+        # before storing anything.
+        if invoice_pm is None:
+            raise errors.StripeError(
+                400,
+                "This customer has no attached payment source or default payment method. "
+                "Please consider adding a default payment method. For more information, visit "
+                "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.",
+                code="resource_missing",
+            )
+        refusal = payment_intents.predicted_failure(em, invoice_pm, off_session=False)
+        if refusal is not None:
+            raise refusal
     em.store(sub)
     invoice = invoices.create(
         em,
@@ -224,17 +236,7 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     # The first invoice's PaymentIntent saves the card for the renewals to come.
     invoices.finalize(em, invoice, setup_future_usage="off_session")
     if invoice["status"] == "open" and behavior != "default_incomplete" and invoice_pm is not None:
-        try:
-            invoices.attempt_payment(
-                em,
-                invoice,
-                payment_method=invoice_pm,
-                off_session=False,
-                raise_card_errors=behavior == "error_if_incomplete",
-            )
-        except errors.StripeError:
-            billing_cycle.cancel_now(em, sub, reason="payment_failed", emit=False)
-            raise
+        invoices.attempt_payment(em, invoice, payment_method=invoice_pm, off_session=False)
     if sub["status"] == "incomplete":
         sub_id, created = sub["id"], sub["created"]
         em.clock.at(

@@ -228,11 +228,13 @@ def test_a_declined_first_payment_keeps_it_incomplete(client, em, customer, mont
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
-def test_error_if_incomplete_raises_the_card_error(client, customer, monthly_price):
+def test_error_if_incomplete_raises_the_card_error_and_creates_nothing(
+    client, em, customer, monthly_price
+):
     pm = client.v1.payment_methods.attach(
         "pm_card_chargeCustomerFail", params={"customer": customer.id}
     )
-    with pytest.raises(stripe.CardError):
+    with pytest.raises(stripe.CardError) as caught:
         client.v1.subscriptions.create(
             params={
                 "customer": customer.id,
@@ -241,6 +243,26 @@ def test_error_if_incomplete_raises_the_card_error(client, customer, monthly_pri
                 "payment_behavior": "error_if_incomplete",
             }
         )
+    assert caught.value.code == "card_declined"
+    assert "subscription" not in em.by_type and "invoice" not in em.by_type
+
+
+def test_error_if_incomplete_with_a_card_needing_authentication(
+    client, em, customer, monthly_price
+):
+    pm = client.v1.payment_methods.attach(
+        "pm_card_authenticationRequired", params={"customer": customer.id}
+    )
+    with pytest.raises(stripe.CardError) as caught:
+        client.v1.subscriptions.create(
+            params={
+                "customer": customer.id,
+                "items": [{"price": monthly_price.id}],
+                "default_payment_method": pm.id,
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
+    assert caught.value.code == "authentication_required"
 
 
 def test_allow_incomplete_charges_the_default_card_at_once(client, customer, monthly_price):
