@@ -348,3 +348,18 @@ def test_a_late_older_subscription_event_does_not_roll_the_status_back(stripe_we
     reconcile.sync_subscription(subscription=stale, event_created=recurring.last_event_created - 10)
     recurring.refresh_from_db()
     assert recurring.status == RecurringDonation.Status.ACTIVE
+
+
+def test_a_renewal_that_needs_authentication_waits_with_its_reason(delivery):
+    # 3184 asks for 3-D Secure on every payment, renewals included.
+    started = gifts.start(frequency="monthly")
+    delivery.em.confirm_with_card(started.client_secret, card_number="4000002760003184")
+    delivery.em.complete_3ds(started.donation.stripe_payment_intent_id)
+    delivery.em.advance_clock(days=31)
+    delivery.done()
+    first, renewal = Donation.objects.order_by("created_at", "pk")
+    assert first.status == Donation.Status.SUCCEEDED
+    assert (renewal.status, renewal.failure_code) == ("pending", "authentication_required")
+    assert RecurringDonation.objects.get().status == RecurringDonation.Status.PAST_DUE
+    assert renewal.stripe_invoice_id
+    assert gifts.summary()["inbox_unsettled"] == 0
