@@ -8,4 +8,5 @@ class DonationsConfig(AppConfig):
     def ready(self) -> None:
         # memberships: registers its listener on donations.hooks (memberships follow giving).
         # page: connects the signals that rebuild the cached donation page when presets change.
-        from donations import memberships, page  # noqa: F401
+        # ratelimit: counts declines heard from Stripe (donations.hooks) toward card-testing limits.
+        from donations import memberships, page, ratelimit  # noqa: F401

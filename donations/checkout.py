@@ -322,8 +322,10 @@ def start_gift(*, gift: GiftRequest, ip: str | None) -> StartedGift:
         if donation is None:
             donation = _write_pending(gift=gift, supporter=supporter)
     donation.supporter = supporter
-    if not reused and ip:
-        ratelimit.record_start(ip=ip)
+    if ip:
+        ratelimit.remember_ip(donation_pk=donation.pk, ip=ip)
+        if not reused:
+            ratelimit.record_start(ip=ip)
     try:
         client_secret = _talk_to_stripe(donation)
     except _TRANSIENT as error:
@@ -353,11 +355,14 @@ def start_gift(*, gift: GiftRequest, ip: str | None) -> StartedGift:
 
 def _attempt_key(payment_intent: dict[str, Any]) -> str:
     error = payment_intent.get("last_payment_error") or {}
-    method = reconcile.stripe_id(error.get("payment_method"))
     charge = reconcile.stripe_id(error.get("charge")) or reconcile.stripe_id(
         payment_intent.get("latest_charge")
     )
-    return f"{payment_intent.get('id')}:{charge or method or error.get('code') or 'declined'}"
+    return ratelimit.attempt_key(
+        payment_intent_id=str(payment_intent.get("id")),
+        charge_id=charge,
+        fallback=str(error.get("decline_code") or error.get("code") or ""),
+    )
 
 
 def refresh_from_stripe(*, donation: Donation, ip: str | None) -> tuple[Donation, dict[str, Any]]:

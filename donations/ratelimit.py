@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
+from donations.hooks import GiftEvent, GiftFact, listen
+
 log = logging.getLogger(__name__)
 
 REFUSAL = (
@@ -109,3 +111,49 @@ def record_decline(*, ip: str, email: str, attempt: str) -> bool:
             "donation attempts paused after %s declines (ip %s)", max(ip_count, email_count), ip
         )
     return True
+
+
+# --- Declines Stripe tells us about ------------------------------------------------------
+# The page reports each decline, but a script confirming intents itself never will; the
+# webhook's "gift failed" fact reaches us regardless. The client's IP is remembered for
+# the window when the gift starts (a renewal has none, and is not card testing).
+
+
+def _ip_key(donation_pk: int) -> str:
+    return f"donate:ip-of:{donation_pk}"
+
+
+def remember_ip(*, donation_pk: int, ip: str) -> None:
+    cache.set(_ip_key(donation_pk), ip, timeout=settings.DONATION_LIMIT_WINDOW_SECONDS)
+
+
+def attempt_key(*, payment_intent_id: str, charge_id: str, fallback: str) -> str:
+    """One declined attempt's name, the same whoever reports it (page or webhook)."""
+    return f"{payment_intent_id}:{charge_id or fallback or 'declined'}"
+
+
+@listen(GiftFact.FAILED)
+def count_decline_from_stripe(event: GiftEvent) -> None:
+    if event.donation_id is None:
+        return
+    ip = cache.get(_ip_key(event.donation_id))
+    if not ip:
+        return
+    from donations.models import Donation
+
+    row = (
+        Donation.objects.filter(pk=event.donation_id)
+        .values("stripe_payment_intent_id", "stripe_charge_id", "failure_code", "supporter__email")
+        .first()
+    )
+    if row is None or not row["stripe_payment_intent_id"]:
+        return
+    record_decline(
+        ip=ip,
+        email=row["supporter__email"],
+        attempt=attempt_key(
+            payment_intent_id=row["stripe_payment_intent_id"],
+            charge_id=row["stripe_charge_id"] or "",
+            fallback=row["failure_code"],
+        ),
+    )

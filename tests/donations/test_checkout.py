@@ -478,3 +478,44 @@ def test_the_client_ip_comes_from_our_proxy_when_configured(client, emulator, re
         HTTP_X_FORWARDED_FOR="9.9.9.9, 198.51.100.7",
     )
     assert blocked.status_code == 429
+
+
+def stripe_reports_failure(emulator, donation_id, capture) -> None:
+    """What the webhook handler does with payment_intent.payment_failed."""
+    from donations import reconcile
+
+    donation = Donation.objects.get(public_id=donation_id)
+    with capture(execute=True):
+        reconcile.sync_payment_intent(
+            payment_intent=emulator.retrieve(donation.stripe_payment_intent_id)
+        )
+
+
+def test_declines_heard_by_webhook_count_even_when_the_page_never_reports_them(
+    client, emulator, recorder, django_capture_on_commit_callbacks
+):
+    for n in range(5):
+        data = give(
+            client, custom_amount="5", email=f"card{n}@example.com", REMOTE_ADDR="198.51.100.20"
+        ).json()
+        emulator.confirm_with_card(data["client_secret"], DECLINE)
+        stripe_reports_failure(emulator, data["donation_id"], django_capture_on_commit_callbacks)
+    calls = len(recorder.requests)
+    assert (
+        give(
+            client, custom_amount="5", email="new@example.com", REMOTE_ADDR="198.51.100.20"
+        ).status_code
+        == 429
+    )
+    assert len(recorder.requests) == calls
+
+
+def test_a_decline_heard_from_both_the_page_and_the_webhook_counts_once(
+    client, emulator, recorder, django_capture_on_commit_callbacks
+):
+    for n in range(4):
+        data = give(client, custom_amount="5", email=f"card{n}@example.com").json()
+        emulator.confirm_with_card(data["client_secret"], DECLINE)
+        client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]})
+        stripe_reports_failure(emulator, data["donation_id"], django_capture_on_commit_callbacks)
+    assert give(client, custom_amount="5", email="new@example.com").status_code == 200
