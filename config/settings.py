@@ -373,7 +373,7 @@ STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 1
 STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)
 STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS = env_int("STRIPE_EVENT_SWEEP_LOOKBACK_SECONDS", 3 * 86400)
 # "batched": a thread per web process publishes new events' tasks in one message every
-# 20 ms, off the request path (donations.publisher); "direct": one publish per request.
+# 50 ms, off the request path (donations.publisher); "direct": one publish per request.
 STRIPE_WEBHOOK_ENQUEUE = env_choice("STRIPE_WEBHOOK_ENQUEUE", ("batched", "direct"), "batched")
 CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
     "task": "donations.tasks.sweep_stripe_inbox",
