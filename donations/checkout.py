@@ -18,6 +18,8 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from donations import gateway, ratelimit, reconcile
@@ -77,6 +79,14 @@ class StartedGift:
 # --- Supporters and their consent -------------------------------------------------------
 
 
+def _by_email(email: str):
+    # LOWER() on both sides, in the database: the same comparison as the unique index on
+    # Lower("email") (so PostgreSQL can use it, and SQLite agrees about non-ASCII letters).
+    return Supporter.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=Lower(Value(email))
+    )
+
+
 def find_or_create_supporter(
     *, email: str, first_name: str, last_name: str, address: dict[str, str]
 ) -> Supporter:
@@ -85,14 +95,14 @@ def find_or_create_supporter(
     Names and address are updated to what the donor typed now: the person paying supplies
     the details their receipt will carry."""
     details = {"first_name": first_name, "last_name": last_name, **address}
-    supporter = Supporter.objects.filter(email__iexact=email).first()
+    supporter = _by_email(email).first()
     if supporter is None:
         try:
             with transaction.atomic():
                 return Supporter.objects.create(email=email, **details)
         except IntegrityError:
             # A second request for the same new email won the race; use its row.
-            supporter = Supporter.objects.get(email__iexact=email)
+            supporter = _by_email(email).get()
     changed = {
         name: value
         for name, value in details.items()

@@ -75,6 +75,9 @@ def _submit(request: HttpRequest) -> HttpResponse:
         return _refuse(request, {"__all__": [HONEYPOT_MESSAGE]}, status=400)
     if not form.is_valid():
         return _refuse(request, _messages(form), status=400)
+    if request.POST.get("validate_only") and _wants_json(request):
+        # The script asks while the card is still incomplete, to show every error at once.
+        return JsonResponse({"valid": True})
     if not _wants_json(request):
         state = {name: request.POST.get(name, "")[:300] for name in _ECHOED}
         state["newsletters"] = request.POST.getlist("newsletters")

@@ -193,8 +193,17 @@
       .submit()
       .then(function (result) {
         if (result && result.error) {
-          showErrors({ payment: [result.error.message] });
-          throw null;
+          // The card is incomplete: still check the rest, so every error shows at once.
+          var cardError = result.error.message;
+          var body = new FormData(form);
+          body.append("validate_only", "1");
+          return post(form.action, body)
+            .then(function (response) { return response.json(); })
+            .catch(function () { return {}; })
+            .then(function (data) {
+              showErrors(Object.assign({}, data.errors || {}, { payment: [cardError] }));
+              throw null;
+            });
         }
         return post(form.action, new FormData(form));
       })

@@ -317,3 +317,25 @@ def test_the_thank_you_page_of_an_unknown_gift_is_404(client):
 def test_no_recurring_gift_is_written_for_invalid_input(client, no_stripe):
     json_post(client, valid_post(frequency="monthly", custom_amount="-3"))
     assert not RecurringDonation.objects.exists()
+
+
+def test_the_script_can_ask_for_validation_alone(client, presets, no_stripe):
+    response = json_post(client, valid_post(validate_only="1"))
+    assert response.json() == {"valid": True}
+    assert (
+        not Donation.objects.exists() and not Supporter.objects.exists() and no_stripe.calls == []
+    )
+    errors = json_post(client, valid_post(validate_only="1", email="")).json()["errors"]
+    assert list(errors) == ["email"]
+
+
+def test_the_email_match_ignores_case_in_the_database_too(db):
+    from donations.checkout import find_or_create_supporter
+
+    first = find_or_create_supporter(
+        email="Zoë@Example.com", first_name="Zoë", last_name="", address={}
+    )
+    again = find_or_create_supporter(
+        email="zoë@example.COM", first_name="", last_name="", address={}
+    )
+    assert again == first and Supporter.objects.count() == 1

@@ -244,3 +244,15 @@ def test_stripe_down_tells_the_donor_to_try_again_and_a_retry_then_succeeds(
     page.wait_for_url(THANKS)
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, Ada!")
     assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+
+
+def test_an_incomplete_card_and_other_errors_show_together(page, site):
+    page.goto(site.url + "/donate/")
+    page.get_by_label("First name").fill("Ada")
+    give_button(page).click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Enter your last name.")
+    expect(summary).to_contain_text("Enter your email address")
+    expect(page.locator("#payment-error")).to_contain_text("card number")
+    assert not Donation.objects.exists()
