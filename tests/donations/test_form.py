@@ -339,3 +339,18 @@ def test_the_email_match_ignores_case_in_the_database_too(db):
         email="zoë@example.COM", first_name="", last_name="", address={}
     )
     assert again == first and Supporter.objects.count() == 1
+
+
+def test_staff_set_presets_in_the_admin_and_the_page_follows(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/donations/donationpreset/add/",
+        {"frequency": "monthly", "amount": "2000", "suggested": "on", "position": "0"},
+    )
+    assert response.status_code == 302
+    assert (
+        "/admin/donations/donationpreset/"
+        in client.get("/admin/donations/donationpreset/").request["PATH_INFO"]
+    )
+    html = client.get(URL + "?frequency=monthly").content.decode()
+    assert "amount-monthly-2000" in checked_ids(html) and "$20.00" in html
