@@ -4,6 +4,8 @@ import os
 import threading
 import time
 
+import pytest
+
 from donations.publisher import BatchPublisher
 
 
@@ -57,6 +59,8 @@ def test_flush_publishes_at_once_in_batches_of_at_most_500():
     assert [len(batch) for batch in sent] == [500, 500, 200]
 
 
+# Forking a process that runs the publisher's thread is exactly what this checks is safe.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_starts_with_its_own_empty_state():
     publisher = BatchPublisher(lambda batch: None, linger=60)
     publisher.add(1)
