@@ -519,3 +519,18 @@ def test_a_decline_heard_from_both_the_page_and_the_webhook_counts_once(
         client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]})
         stripe_reports_failure(emulator, data["donation_id"], django_capture_on_commit_callbacks)
     assert give(client, custom_amount="5", email="new@example.com").status_code == 200
+
+
+def test_a_monthly_gift_retried_after_a_decline_keeps_one_subscription(client, emulator, recorder):
+    first = give(client, frequency="monthly", custom_amount="15").json()
+    emulator.confirm_with_card(first["client_secret"], DECLINE)
+    client.post(reverse("donations:declined"), {"donation_id": first["donation_id"]})
+    second = give(
+        client, frequency="monthly", custom_amount="15", donation_id=first["donation_id"]
+    ).json()
+    assert second["client_secret"] == first["client_secret"]
+    emulator.confirm_with_card(second["client_secret"])
+    client.get(second["return_url"])
+    assert len(objects(emulator, "subscription")) == 1
+    assert RecurringDonation.objects.get().status == RecurringDonation.Status.ACTIVE
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
