@@ -70,3 +70,36 @@ def test_a_real_worker_processes_a_monthly_gift_its_renewal_and_a_refund(deliver
         "refund",
     ]
     assert StripeEvent.objects.count() == len(emulator.events)
+
+
+def test_a_real_worker_retries_an_event_for_a_row_not_yet_written(celery_worker, client):
+    from tests.donations import stripe_events as se
+    from tests.factories import DonationFactory
+
+    public_id = "5b0e7a6c-1d2f-4c3b-8a9e-0f1e2d3c4b5a"
+    pi = {
+        "id": "pi_writtenlater",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "latest_charge": None,
+        "metadata": {"donation_id": public_id},
+    }
+    evt = se.event("payment_intent.succeeded", pi)
+    assert se.post(client, se.encode(evt)).status_code == 200
+    row = celery_worker.wait_for(
+        lambda: StripeEvent.objects.filter(stripe_id=evt["id"], status="failed").first()
+    )
+    assert "RowNotYetWritten" in row.last_error
+    # The checkout's transaction commits a moment later; the task's own retry (5 s
+    # backoff) applies the event, with no sweep involved.
+    DonationFactory(
+        public_id=public_id,
+        status=Donation.Status.PENDING,
+        stripe_payment_intent_id="pi_writtenlater",
+    )
+    celery_worker.wait_for(
+        lambda: Donation.objects.filter(public_id=public_id, status="succeeded").exists(),
+        timeout=30,
+    )
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("processed", 2)
