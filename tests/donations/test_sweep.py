@@ -152,3 +152,52 @@ def test_beat_runs_the_sweep(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"]
     assert entry["task"] == "donations.tasks.sweep_stripe_inbox"
     assert entry["schedule"] <= 600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_given_the_same_event_apply_it_once():
+    """The claim (filter(status=pending).update) in the processing transaction: the second
+    worker waits for the first to commit, then finds nothing left to claim."""
+    import threading
+
+    from django.db import connection
+
+    from donations.hooks import GiftFact, listen
+    from tests.factories import DonationFactory
+
+    donation = DonationFactory(status=Donation.Status.PENDING, stripe_payment_intent_id="pi_race")
+    pi = {
+        "id": "pi_race",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "latest_charge": None,
+        "metadata": {},
+    }
+    row = _stored("payment_intent.succeeded", age_seconds=0)
+    StripeEvent.objects.filter(pk=row.pk).update(payload=se.event("payment_intent.succeeded", pi))
+    announced = []
+    listener = listen(GiftFact.SUCCEEDED)(lambda event: announced.append(event.donation_id))
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            outcomes.append(inbox.process_event(event_pk=row.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        from donations.hooks import _listeners
+
+        _listeners[GiftFact.SUCCEEDED].remove(listener)
+    assert sorted(outcomes) == ["processed", "skipped"]
+    assert announced == [donation.pk]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("processed", 1)
