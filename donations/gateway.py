@@ -241,3 +241,7 @@ def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
         if invoice:
             return invoice if isinstance(invoice, str) else str(invoice.get("id", ""))
     return ""
+
+
+# Callers outside this module catch Stripe's failures by this name, not the SDK's.
+StripeError = stripe.StripeError

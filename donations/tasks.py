@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from donations import inbox
+from donations import gateway, inbox
 from donations.publisher import BatchPublisher
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,12 @@ def sweep_stripe_inbox() -> dict[str, int]:
     arrived (the endpoint was down, a delivery was dropped). Run by beat."""
     stuck = inbox.stuck_event_pks()
     requeued = inbox.enqueue(stuck, send=send_processing_task)
-    listed, new_pks = inbox.fetch_missed_events()
+    try:
+        listed, new_pks = inbox.fetch_missed_events()
+    except gateway.StripeError as error:
+        # Stripe unreachable: the re-enqueueing above still counts; the next run lists.
+        log.warning("the sweep could not list stripe events: %s", error)
+        listed, new_pks = 0, []
     enqueued_new = inbox.enqueue(new_pks, send=send_processing_task)
     if new_pks:
         log.warning("the sweep found %d stripe events that never arrived", len(new_pks))

@@ -201,3 +201,21 @@ def test_two_workers_given_the_same_event_apply_it_once():
     assert announced == [donation.pk]
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("processed", 1)
+
+
+def test_it_still_requeues_when_stripe_cannot_be_reached(
+    stripe_emulator, django_capture_on_commit_callbacks
+):
+    import stripe
+
+    from donations import gateway
+
+    row = _stored(age_seconds=600)
+    down = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": "http://127.0.0.1:1"}, max_network_retries=0
+    )
+    with gateway.use_client(down):
+        result = _sweep(django_capture_on_commit_callbacks)
+    assert (result["requeued"], result["listed"]) == (1, 0)
+    row.refresh_from_db()
+    assert row.status == StripeEvent.Status.IGNORED
