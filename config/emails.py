@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 
 
@@ -33,6 +33,24 @@ def render_email(name: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
+def build_email(
+    name: str, *, to: list[str], context: dict, attachments: Iterable[Attachment] = ()
+) -> EmailMultiAlternatives:
+    subject, text, html = render_email(name, context)
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, to, reply_to=[settings.ORG_EMAIL]
+    )
+    message.attach_alternative(html, "text/html")
+    for attachment in attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return message
+
+
+def send_built(messages: list[EmailMultiAlternatives], *, using: str = "default") -> int:
+    """Send many messages over one connection (one SMTP session for a whole batch)."""
+    return mailers[using].send_messages(messages) or 0
+
+
 def send_email(
     name: str,
     *,
@@ -41,11 +59,4 @@ def send_email(
     attachments: Iterable[Attachment] = (),
     using: str = "default",
 ) -> None:
-    subject, text, html = render_email(name, context)
-    message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, to, reply_to=[settings.ORG_EMAIL]
-    )
-    message.attach_alternative(html, "text/html")
-    for attachment in attachments:
-        message.attach(attachment.filename, attachment.content, attachment.mimetype)
-    message.send(using=using)
+    build_email(name, to=to, context=context, attachments=attachments).send(using=using)

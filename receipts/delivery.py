@@ -15,10 +15,11 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from config.emails import Attachment, send_email
+from config.emails import Attachment, build_email, send_built, send_email
 from receipts import links
 from receipts.models import Receipt, ReceiptEmail
 
@@ -81,15 +82,18 @@ def store_pdf(receipt: Receipt, content: bytes) -> bool:
     return bool(won)
 
 
-def claim_email(email_id: int) -> bool:
-    now = timezone.now()
-    claimable = (
+def _claimable(now: dt.datetime) -> Q:
+    return (
         Q(status=ReceiptEmail.Status.PENDING)
         | Q(status=ReceiptEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
         | Q(status=ReceiptEmail.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
     )
+
+
+def claim_email(email_id: int) -> bool:
+    now = timezone.now()
     return bool(
-        ReceiptEmail.objects.filter(claimable, pk=email_id).update(
+        ReceiptEmail.objects.filter(_claimable(now), pk=email_id).update(
             status=ReceiptEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
     )
@@ -125,26 +129,123 @@ def send_receipt_email(*, email_id: int) -> str:
                 last_delivery_error=str(error)[:2000],
             )
         raise
-    now = timezone.now()
-    ReceiptEmail.objects.filter(pk=email_id).update(
-        status=ReceiptEmail.Status.SENT, sent_at=now, last_error=""
-    )
-    if email.kind in PRIMARY_KINDS:
-        Receipt.objects.filter(pk=receipt.pk).update(
-            delivery_status=Receipt.Delivery.SENT,
-            sent_at=now,
-            delivery_attempts=F("delivery_attempts") + 1,
-            last_delivery_error="",
-        )
+    _mark_sent([email_id], [receipt.pk] if email.kind in PRIMARY_KINDS else [])
     return "sent"
 
 
-def _message(email: ReceiptEmail, receipt: Receipt) -> tuple[str, dict, list[Attachment]]:
-    context = {
+def _mark_sent(email_ids: list[int], primary_receipt_ids: list[int]) -> None:
+    now = timezone.now()
+    with transaction.atomic():  # one commit for both tables
+        ReceiptEmail.objects.filter(pk__in=email_ids).update(
+            status=ReceiptEmail.Status.SENT, sent_at=now, last_error=""
+        )
+        if primary_receipt_ids:
+            Receipt.objects.filter(pk__in=primary_receipt_ids).update(
+                delivery_status=Receipt.Delivery.SENT,
+                sent_at=now,
+                delivery_attempts=F("delivery_attempts") + 1,
+                last_delivery_error="",
+            )
+
+
+def render_and_send_many(*, receipt_ids: list[int]) -> int:
+    """The year-end path: render a chunk of receipts and send their pending emails over
+    one mail connection, with a handful of commits for the whole chunk instead of several
+    per receipt. Same states and claims as the one-by-one steps, so the sweep and the
+    single-email task can pick up anything this leaves behind. Returns emails sent."""
+    receipts = {
+        r.pk: r for r in Receipt.objects.filter(pk__in=receipt_ids).select_related("supporter")
+    }
+    contents: dict[int, bytes] = {}
+    stored: list[tuple[int, str]] = []
+    for receipt in receipts.values():
+        if receipt.pdf:
+            continue
+        if not receipt.snapshot_is_intact():
+            log.error(
+                "receipt %s: snapshot does not match its sha256; not rendered", receipt.number
+            )
+            continue
+        contents[receipt.pk] = render_pdf(receipt.snapshot)
+        name = default_storage.save(
+            f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}",
+            ContentFile(contents[receipt.pk]),
+        )
+        stored.append((receipt.pk, name))
+    with transaction.atomic():
+        for receipt_id, name in stored:
+            if Receipt.objects.filter(pk=receipt_id, pdf="").update(
+                pdf=name, delivery_status=Receipt.Delivery.RENDERED
+            ):
+                receipts[receipt_id].pdf.name = name
+            else:
+                default_storage.delete(name)
+                contents.pop(receipt_id)
+    claimed = _claim_many([pk for pk, r in receipts.items() if r.pdf])
+    if not claimed:
+        return 0
+    built = []
+    for email in claimed:
+        receipt = receipts[email.receipt_id]
+        email.receipt = receipt
+        if (
+            email.kind in PRIMARY_KINDS
+            and receipt.pk in contents
+            and email.kind != ReceiptEmail.Kind.COPY
+        ):
+            context = _context(receipt)
+            context["copy"] = False
+            attachment = Attachment(receipt.pdf_filename(), contents[receipt.pk], "application/pdf")
+            name = "statement" if receipt.kind == Receipt.Kind.ANNUAL else "receipt"
+        else:
+            name, context, attachments = _message(email, receipt)
+            attachment = attachments[0] if attachments else None
+        built.append(
+            build_email(
+                name, to=[email.to], context=context, attachments=[attachment] if attachment else []
+            )
+        )
+    try:
+        send_built(built)
+    except Exception as error:
+        # The batch stopped part-way; we cannot tell which went out, so each is marked
+        # failed and retried one by one (a donor may get a duplicate, never nothing).
+        ReceiptEmail.objects.filter(pk__in=[e.pk for e in claimed]).update(
+            status=ReceiptEmail.Status.FAILED, last_error=str(error)[:2000]
+        )
+        raise
+    _mark_sent([e.pk for e in claimed], [e.receipt_id for e in claimed if e.kind in PRIMARY_KINDS])
+    return len(claimed)
+
+
+def _claim_many(receipt_ids: list[int]) -> list[ReceiptEmail]:
+    """Claim every claimable email of these receipts; rows another worker holds are skipped."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            ReceiptEmail.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now), receipt_id__in=receipt_ids)
+            .order_by("pk")
+        )
+        ids = [row.pk for row in rows]
+        claimed = ReceiptEmail.objects.filter(_claimable(now), pk__in=ids).update(
+            status=ReceiptEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if claimed != len(ids):  # only on a database without row locks (SQLite) racing
+            raise transaction.TransactionManagementError("email claim raced; retry the chunk")
+    return rows
+
+
+def _context(receipt: Receipt) -> dict:
+    return {
         "s": receipt.snapshot,
         "receipts_url": links.receipts_url(receipt.supporter),
         "link_days": links.max_age_seconds() // 86400,
     }
+
+
+def _message(email: ReceiptEmail, receipt: Receipt) -> tuple[str, dict, list[Attachment]]:
+    context = _context(receipt)
     if email.kind == ReceiptEmail.Kind.VOIDED:
         replacement = (
             getattr(receipt, "replaced_by", None)

@@ -34,10 +34,13 @@ def take_numbers(series: str, count: int = 1) -> int:
     """Reserve `count` consecutive numbers in `series`; return the first."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("take_numbers() must run inside transaction.atomic()")
-    # get_or_create runs in a savepoint, so two first issuers racing to create the
-    # series row both end up locking the same one.
-    ReceiptCounter.objects.get_or_create(series=series)
-    counter = ReceiptCounter.objects.select_for_update().get(series=series)
+    try:
+        counter = ReceiptCounter.objects.select_for_update().get(series=series)
+    except ReceiptCounter.DoesNotExist:
+        # The series' first number. get_or_create runs in a savepoint, so two first
+        # issuers racing to create the row both end up locking the same one.
+        ReceiptCounter.objects.get_or_create(series=series)
+        counter = ReceiptCounter.objects.select_for_update().get(series=series)
     first = counter.last_number + 1
     counter.last_number += count
     counter.save(update_fields=["last_number"])

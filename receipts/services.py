@@ -317,10 +317,16 @@ def issue_gift_receipt(*, donation_id: int) -> Receipt | None:
     """
     with transaction.atomic():
         donation = _locked_donation(donation_id)
-        live = _live_receipt(donation)
+        # One query for both questions: is there a live receipt, and was there ever one.
+        existing = list(
+            Receipt.objects.select_related("supporter").filter(
+                donation=donation, kind=Receipt.Kind.GIFT
+            )
+        )
+        live = next((r for r in existing if r.status in LIVE), None)
         if live is not None:
             return live
-        if donation.receipts.filter(kind=Receipt.Kind.GIFT).exists():
+        if existing:
             return None
         if donation.status not in RECEIPTABLE or donation.net_amount <= 0:
             # Pending, failed or disputed: a later fact (succeeded, dispute won) issues it.

@@ -72,18 +72,14 @@ def issue_last_years_statements() -> None:
     issue_statements.delay(timezone.localdate().year - 1)
 
 
-@shared_task(acks_late=True)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def render_and_send_statements(receipt_ids: list[int]) -> None:
     """Render and email a chunk of statements in one process, reusing its renderer.
 
-    A failure on one statement leaves it pending for the sweep; the others go on.
+    Rendered and sent as a chunk (one mail connection, a few commits); anything left
+    pending or failed is picked up by the sweep, one by one.
     """
-    for receipt_id in receipt_ids:
-        try:
-            for email_id in delivery.render_receipt(receipt_id=receipt_id):
-                delivery.send_receipt_email(email_id=email_id)
-        except Exception:
-            log.exception("statement %s: render or email failed; the sweep retries it", receipt_id)
+    delivery.render_and_send_many(receipt_ids=receipt_ids)
 
 
 @shared_task

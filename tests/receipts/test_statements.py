@@ -137,3 +137,23 @@ def test_beat_issues_last_years_statements_on_15_january():
 
     assert entry["task"] == "receipts.tasks.issue_last_years_statements"
     assert schedule.month_of_year == {1} and schedule.day_of_month == {15}
+
+
+def test_a_chunk_delivered_twice_sends_each_statement_once(donor, outbox, monkeypatch):
+    from receipts import tasks
+
+    other = SupporterFactory()
+    make_gift(donor, 2000)
+    make_gift(other, 3000)
+    monkeypatch.setattr(tasks.render_and_send_statements, "delay", lambda *a, **k: None)
+    run = statements.issue_annual_statements(year=2026)
+    monkeypatch.undo()
+    outbox.clear()
+
+    tasks.render_and_send_statements(run.issued)
+    tasks.render_and_send_statements(run.issued)
+
+    assert sorted(m.to[0] for m in outbox) == sorted(["donor@example.com", other.email])
+    assert set(Receipt.objects.filter(kind="annual").values_list("delivery_status", flat=True)) == {
+        "sent"
+    }
