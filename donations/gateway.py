@@ -165,7 +165,9 @@ class WebhookSignatureInvalid(Exception):
     """The Stripe-Signature header is absent, malformed, wrong or too old."""
 
 
-def verify_webhook_signature(*, payload: bytes, header: str | None, secret: str | None = None) -> None:
+def verify_webhook_signature(
+    *, payload: bytes, header: str | None, secret: str | None = None
+) -> None:
     """Check the HMAC only (~11 µs); construct_event would also build SDK objects (~1 ms)."""
     try:
         stripe.WebhookSignature.verify_header(
@@ -234,7 +236,10 @@ def retrieve_invoice(invoice_id: str) -> stripe.Invoice:
 def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
     """The invoice a PaymentIntent paid (a subscription's renewal), or '' for none."""
     page = client().v1.invoice_payments.list(
-        params={"payment": {"type": "payment_intent", "payment_intent": payment_intent_id}, "limit": 1}
+        params={
+            "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+            "limit": 1,
+        }
     )
     for invoice_payment in page.data:
         invoice = invoice_payment.to_dict().get("invoice")
