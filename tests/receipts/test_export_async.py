@@ -1,14 +1,18 @@
 """Big exports run as a Celery task writing a file; the page shows progress and a link."""
 
+import datetime as dt
 import io
+import threading
 from pathlib import Path
 
 import openpyxl
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
 from kombu import pools
 
-from receipts.exports.services import export_write_file
+from receipts.exports.filters import ExportFilters
+from receipts.exports.services import _ProgressReporter, export_begin, export_write_file
 from receipts.models import ExportLog, Receipt
 from tests.receipts.export_data import at, gift_with_receipt, read_csv
 
@@ -147,6 +151,50 @@ def test_a_real_worker_writes_the_file_and_the_page_offers_it(
         assert "Ready: 3 rows." in page
         download = client.get(f"/receipts/exports/{log.pk}/download")
         numbers = [r["number"] for r in read_csv(b"".join(download.streaming_content))]
-        assert numbers == sorted(Receipt.objects.values_list("number", flat=True))
+        assert sorted(numbers) == sorted(Receipt.objects.values_list("number", flat=True))
+    finally:
+        default_storage.delete(log.file.name)
+
+
+@pytest.mark.postgres
+def test_progress_is_saved_while_postgres_copies(transactional_db, finance_exporter, monkeypatch):
+    """psycopg holds its connection for the whole COPY: progress written on that same
+    connection would wait for itself forever. It goes over a second connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    monkeypatch.setattr("receipts.exports.query.COPY_CHUNK_BYTES", 1)  # a chunk a row
+    monkeypatch.setattr("receipts.exports.services.PROGRESS_EVERY_SECONDS", 0)
+    saved: list[int] = []
+    original = _ProgressReporter.__call__
+
+    def spy(self, rows):
+        original(self, rows)
+        # Read back over the reporter's second connection: the export's own one is busy.
+        with self.side.cursor() as cursor:
+            cursor.execute("SELECT rows FROM receipts_exportlog WHERE id = %s", [self.log_id])
+            saved.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(_ProgressReporter, "__call__", spy)
+    three_gifts()
+    filters = ExportFilters(date_from=dt.date(2026, 6, 1), date_to=dt.date(2026, 6, 30))
+    log, _ = export_begin(
+        user=finance_exporter, requested_via="web", filters=filters, file_format="csv"
+    )
+
+    worker = threading.Thread(target=export_write_file, kwargs={"log_id": log.pk}, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+
+    if worker.is_alive():  # free the stuck sessions, or the database flush would wait forever
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        pytest.fail("the export deadlocked on its own connection")
+    log.refresh_from_db()
+    try:
+        assert (log.status, log.rows) == ("done", 3)
+        assert saved == [1, 2, 3]
     finally:
         default_storage.delete(log.file.name)

