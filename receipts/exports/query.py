@@ -76,6 +76,11 @@ DATETIME_COLUMNS = frozenset(("received_at", "issued_at", "voided_at"))
 # Free text a donor typed: a leading = + - @ would run as a formula in a spreadsheet.
 DONOR_TEXT_COLUMNS = frozenset(("donor_name", "donor_email"))
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text that may be stored blank rather than NULL (the rest is never blank).
+BLANKABLE_COLUMNS = frozenset(
+    ("stripe_payment_intent", "stripe_charge", "stripe_invoice", "stripe_balance_transaction",
+     "stripe_payout", "gift_status")
+)  # fmt: skip
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -182,8 +187,10 @@ def _sql_column(column: str) -> str:
             f"CASE WHEN left(x.{column}, 1) IN ({starts}) THEN {quote} || x.{column}"
             f" ELSE NULLIF(x.{column}, '') END"
         )
-    # Blank and NULL print alike (COPY would quote a blank as "" to tell them apart).
-    return f"NULLIF(x.{column}, '')"
+    if column in BLANKABLE_COLUMNS:
+        # Blank and NULL print alike (COPY would quote a blank as "" to tell them apart).
+        return f"NULLIF(x.{column}, '')"
+    return f"x.{column}"
 
 
 def _sql_unit() -> str:
