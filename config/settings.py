@@ -357,9 +357,10 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
 FISCAL_YEAR_NAMED_BY = env_choice("FISCAL_YEAR_NAMED_BY", ("end", "start"), "end")
 # Above these row counts an export runs as a Celery task writing a file under media,
 # because gunicorn kills a sync worker `timeout` seconds into a request (30 s by default)
-# and a client on a slow line could take that long to read ~15 MB. .xlsx is built whole
-# before its first byte can leave, so its limit is lower.
-EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 100_000)
+# and a client on a slow line could take that long to read the ~17 MB of 50,000 rows
+# (~335 bytes a row). .xlsx is built whole before its first byte can leave, so its
+# limit is lower.
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 50_000)
 EXPORT_XLSX_SYNC_MAX_ROWS = env_int("EXPORT_XLSX_SYNC_MAX_ROWS", 10_000)
 # The export task lives in its own module beside receipts/tasks.py; Celery's `imports`
 # setting is the documented way to register a module autodiscovery does not look for.
