@@ -28,7 +28,9 @@ def revoke(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     group = Group.objects.filter(name="Finance").first()
     if group is not None:
-        group.permissions.remove(*Permission.objects.filter(codename=CODENAME, content_type__app_label="receipts"))
+        group.permissions.remove(
+            *Permission.objects.filter(codename=CODENAME, content_type__app_label="receipts")
+        )
 
 
 class Migration(migrations.Migration):
