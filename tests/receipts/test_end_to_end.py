@@ -1,0 +1,88 @@
+"""From Stripe's signed webhooks to the donor's receipts: the emulator pays, refunds and
+disputes real gifts, the app's webhook handlers announce the facts, and the receipts
+follow, whether Stripe delivers each event once, twice, in reverse order, or both."""
+
+import pytest
+
+from donations import gateway
+from receipts.models import Receipt
+from tests.donations import gifts
+from tests.receipts.conftest import attached_pdf, pdf_text
+
+pytestmark = pytest.mark.django_db
+
+DELIVERIES = {
+    "once_in_order": {},
+    "twice": {"duplicate": True},
+    "reversed": {"reverse": True},
+    "twice_reversed": {"duplicate": True, "reverse": True},
+}
+
+
+@pytest.fixture(params=list(DELIVERIES))
+def stripe(request, stripe_webhooks):
+    for switch, value in DELIVERIES[request.param].items():
+        setattr(stripe_webhooks.delivery, switch, value)
+    return stripe_webhooks
+
+
+def deliver(stripe) -> None:
+    stripe.flush_webhooks()
+    stripe.delivery.reverse = False
+
+
+def charge_of(stripe, donation) -> str:
+    return stripe.retrieve(donation.stripe_payment_intent_id)["latest_charge"]
+
+
+def receipts() -> list[tuple[str, str, int, str | None]]:
+    return [
+        (r.number, r.status, r.amount_received, r.replaces.number if r.replaces else None)
+        for r in Receipt.objects.order_by("sequence")
+    ]
+
+
+def test_a_paid_gift_is_receipted_once_and_emailed(stripe, outbox):
+    gifts.give(stripe)
+    deliver(stripe)
+
+    assert receipts() == [("2026-000001", "issued", 2500, None)]
+    [message] = outbox
+    assert "Dana Donor" in pdf_text(attached_pdf(message))
+
+
+def test_a_partial_then_full_refund_replaces_then_voids(stripe, outbox):
+    donation = gifts.give(stripe)
+    deliver(stripe)
+    gateway.client().v1.refunds.create(
+        params={"charge": charge_of(stripe, donation), "amount": 1000}
+    )
+    deliver(stripe)
+
+    assert receipts() == [
+        ("2026-000001", "replaced", 2500, None),
+        ("2026-000002", "issued", 1500, "2026-000001"),
+    ]
+
+    gateway.client().v1.refunds.create(params={"charge": charge_of(stripe, donation)})
+    deliver(stripe)
+
+    assert receipts() == [
+        ("2026-000001", "replaced", 2500, None),
+        ("2026-000002", "void", 1500, "2026-000001"),
+    ]
+    assert [m.subject for m in outbox][-1] == "Receipt 2026-000002 is void"
+
+
+@pytest.mark.parametrize(("outcome", "final"), [("won", "issued"), ("lost", "void")])
+def test_a_dispute_holds_the_receipt_until_it_closes(stripe, outcome, final):
+    donation = gifts.give(stripe)
+    deliver(stripe)
+    dispute = stripe.dispute_charge(charge_of(stripe, donation))
+    deliver(stripe)
+    assert Receipt.objects.get().status == "held"
+
+    stripe.close_dispute(dispute["id"], status=outcome)
+    deliver(stripe)
+
+    assert receipts() == [("2026-000001", final, 2500, None)]
