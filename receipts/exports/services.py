@@ -84,10 +84,37 @@ def csv_body(*, filters: ExportFilters) -> Iterator[tuple[bytes, int]]:
     return csv_chunks(iter_raw_rows(filters), tail)
 
 
-def export_stream(*, log: ExportLog, filters: ExportFilters) -> Iterator[bytes]:
-    """The body of a streaming response. CSV: the header leaves before any query runs.
-    The log is finished when the last byte is handed over, or marked failed if the
-    client goes away or the database fails part-way."""
+INTERRUPTED = "The download was interrupted before the end."
+
+
+class ExportStream:
+    """The body of a streaming response (see `_chunks`). Closing it before the end marks
+    the log failed even when not one byte was asked for yet: a generator closed before
+    it started runs none of its own code."""
+
+    def __init__(self, *, log: ExportLog, filters: ExportFilters) -> None:
+        self.log_id = log.pk
+        self._chunks = _chunks(log=log, filters=filters)
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+        _mark_failed(self.log_id, rows=0, error=INTERRUPTED)  # a no-op once done
+
+
+def export_stream(*, log: ExportLog, filters: ExportFilters) -> ExportStream:
+    return ExportStream(log=log, filters=filters)
+
+
+def _chunks(*, log: ExportLog, filters: ExportFilters) -> Iterator[bytes]:
+    """CSV: the header leaves before any query runs. The log is finished when the last
+    byte is handed over, or marked failed if the client goes away or the database fails
+    part-way."""
     rows = 0
     try:
         if log.file_format == "csv":
@@ -110,7 +137,7 @@ def export_stream(*, log: ExportLog, filters: ExportFilters) -> Iterator[bytes]:
                 while chunk := spool.read(FILE_CHUNK_BYTES):
                     yield chunk
     except GeneratorExit:
-        _mark_failed(log.pk, rows=rows, error="The download was interrupted before the end.")
+        _mark_failed(log.pk, rows=rows, error=INTERRUPTED)
         raise
     except Exception as error:
         logger.exception("export %s failed", log.pk)

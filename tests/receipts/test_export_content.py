@@ -252,6 +252,18 @@ def test_an_interrupted_download_is_logged_as_failed(finance_exporter):
     assert log.status == ExportLog.Status.FAILED and "interrupted" in log.error
 
 
+def test_a_download_dropped_before_its_first_byte_is_logged_as_failed(finance_exporter):
+    filters = ExportFilters(
+        date_from=at("2026-06-01 00:00").date(), date_to=at("2026-06-30 00:00").date()
+    )
+    log, _rows = export_begin(
+        user=finance_exporter, requested_via="web", filters=filters, file_format="csv"
+    )
+    export_stream(log=log, filters=filters).close()
+    log.refresh_from_db()
+    assert log.status == ExportLog.Status.FAILED and "interrupted" in log.error
+
+
 def test_rows_are_fetched_in_chunks_not_all_at_once(finance_exporter, monkeypatch):
     monkeypatch.setattr("receipts.exports.query.FETCH_ROWS", 2)
     for day in range(1, 6):
