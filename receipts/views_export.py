@@ -78,7 +78,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
             return _streaming_response(log, filters)
     context = _context(
         request, form=form, title="New export", time_zone=settings.TIME_ZONE,
-        sync_limit=settings.EXPORT_SYNC_MAX_ROWS, xlsx_sync_limit=settings.EXPORT_XLSX_SYNC_MAX_ROWS,
+        sync_limit=f"{settings.EXPORT_SYNC_MAX_ROWS:,}", xlsx_sync_limit=f"{settings.EXPORT_XLSX_SYNC_MAX_ROWS:,}",
     )  # fmt: skip
     return render(request, "receipts/export_form.html", context, status=400 if form.errors else 200)
 
