@@ -23,3 +23,14 @@ def test_load_demo_twice_duplicates_nothing(capsys):
     assert Newsletter.objects.count() == 3
     assert Tier.objects.count() == 3
     assert Newsletter.objects.filter(offered_on_form=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_load_demo_offers_presets_with_one_suggested_per_frequency(capsys):
+    from donations.models import DonationPreset
+
+    call_command("load_demo")
+    for frequency in ("one_time", "monthly", "annual"):
+        presets = DonationPreset.objects.filter(frequency=frequency)
+        assert presets.count() == 4
+        assert presets.filter(suggested=True).count() == 1

@@ -3,12 +3,12 @@ user whose fresh password is printed. Safe to run again: it updates rather than 
 
 import secrets
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from donations.models import DonationPreset
 from members.models import Newsletter, Tier
 
 NEWSLETTERS = [
@@ -37,19 +37,31 @@ class Command(BaseCommand):
         for position, (slug, name, description) in enumerate(NEWSLETTERS):
             Newsletter.objects.update_or_create(
                 slug=slug,
-                defaults={"name": name, "description": description, "offered_on_form": slug != "members", "position": position},
+                defaults={
+                    "name": name,
+                    "description": description,
+                    "offered_on_form": slug != "members",
+                    "position": position,
+                },
             )
         for name, monthly, yearly, benefit, value in TIERS:
             tier, _ = Tier.objects.update_or_create(
                 name=name,
-                defaults={"monthly_amount": monthly, "yearly_amount": yearly, "benefit_description": benefit, "benefit_value": value},
+                defaults={
+                    "monthly_amount": monthly,
+                    "yearly_amount": yearly,
+                    "benefit_description": benefit,
+                    "benefit_value": value,
+                },
             )
             if value:
                 tier.newsletters.add(Newsletter.objects.get(slug="members"))
         self._load_presets()
 
         password = secrets.token_urlsafe(12)
-        user, _ = get_user_model().objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
+        user, _ = get_user_model().objects.get_or_create(
+            username="staff", defaults={"email": "staff@example.org"}
+        )
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
@@ -59,14 +71,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Staff sign-in: username 'staff', password '{password}'")
 
     def _load_presets(self) -> None:
-        # The preset model arrives with the donation form; skip quietly on older schemas.
-        try:
-            preset_model = apps.get_model("donations", "DonationPreset")
-        except LookupError:
-            return
         for frequency, (amounts, suggested) in PRESETS.items():
             for position, amount in enumerate(amounts):
-                preset_model.objects.update_or_create(
-                    frequency=frequency, amount=amount,
+                DonationPreset.objects.update_or_create(
+                    frequency=frequency,
+                    amount=amount,
                     defaults={"suggested": amount == suggested, "position": position},
                 )
