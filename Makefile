@@ -33,8 +33,11 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The HTTP benchmarks drive gunicorn with wrk (Debian's package).
 bench: venv
-	$(PY) -m bench
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || \
+	  { echo "The HTTP benchmarks need wrk: apt-get install -y wrk"; exit 1; }
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var
