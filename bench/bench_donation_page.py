@@ -16,17 +16,15 @@ Goal (DESIGN.md): page / bare >= 0.5.
 
 import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.harness import ROOT, gunicorn, migrate, production_env, scratch_database
+
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -49,111 +47,56 @@ def _wrk(port: int, url_path: str, seconds: int) -> dict:
     return {"rate": float(rate.group(1)), "p99_ms": float(p99.group(1)) * scale}
 
 
-def _database(work: Path) -> tuple[str, callable]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{work / 'bench.sqlite3'}", lambda: None
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    bench_name = f"{name.split('?')[0] or 'pledge'}_bench_page"
-    admin_url = f"{base}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
-        conn.execute(f'CREATE DATABASE "{bench_name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
-
-    return f"{base}/{bench_name}", drop
-
-
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
-
-
 def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install -y wrk")
         return 1
     work = Path(tempfile.mkdtemp(prefix="bench-page-"))
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + secrets.token_hex(24),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-        "CELERY_FILESYSTEM_DIR": str(work / "queue"),
-        "CACHE_DIR": str(work / "cache"),
-        "PLEDGE_VAR_DIR": str(work / "var"),
-        "LOG_LEVEL": "ERROR",
-        "DJANGO_SETTINGS_MODULE": "bench.donation_page_site",
-        "BENCH_PAGE_BODY": str(work / "page.html"),
-    }
-    database_url, drop_database = _database(work)
-    env["DATABASE_URL"] = database_url
-    server = None
+    env = production_env(
+        work,
+        DJANGO_SETTINGS_MODULE="bench.donation_page_site",
+        BENCH_PAGE_BODY=str(work / "page.html"),
+    )
     try:
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        # The demo's newsletters and preset amounts: a realistic page (~the size staff make).
-        subprocess.run([*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        port = sock.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "django.core.wsgi:get_wsgi_application()",
-             "--workers", "2", "--worker-class", "sync", "--bind", f"fd://{sock.fileno()}",
-             "--log-level", "error", "--backlog", "1024"],
-            cwd=ROOT, env=env, pass_fds=[sock.fileno()],
-        )  # fmt: skip
-        sock.close()
-        _wait_ready(port)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{PAGE}", timeout=10) as response:
-            body = response.read()
-            assert "csrftoken" in (response.headers.get("Set-Cookie") or ""), "no CSRF cookie"
-        Path(env["BENCH_PAGE_BODY"]).write_bytes(body)
-        print(
-            f"database: {database_url.split('://')[0]}, cache: {'redis' if os.environ.get('REDIS_URL') else 'file'}, "
-            f"gunicorn 2 sync workers, wrk c={CONCURRENCY}, {ROUNDS} x {SECONDS}s a view, page {len(body)} bytes"
-        )
-        for url_path in (BARE, PAGE):
-            _wrk(port, url_path, 2)
-        results: dict[str, list[dict]] = {"bare": [], "page": []}
-        for round_ in range(ROUNDS):
-            for label, url_path in (("bare", BARE), ("page", PAGE)):
-                result = _wrk(port, url_path, SECONDS)
-                results[label].append(result)
-                print(
-                    f"  {label:5} round {round_ + 1}: {result['rate']:7.0f} req/s, p99 {result['p99_ms']:.2f} ms"
-                )
-        rate = {k: sum(r["rate"] for r in v) / len(v) for k, v in results.items()}
-        ratio = rate["page"] / rate["bare"]
-        print(f"bare view (same bytes from memory): {rate['bare']:7.0f} req/s")
-        print(f"donation page:                      {rate['page']:7.0f} req/s")
-        print(f"ratio {ratio:.2f} (goal >= {GOAL:.2f}): {'ok' if ratio >= GOAL else 'MISSED'}")
-        return 0
+        with scratch_database("bench_page", work) as database_url:
+            env["DATABASE_URL"] = database_url
+            migrate(env)
+            # The demo's newsletters and preset amounts: a realistic page (~the size staff make).
+            subprocess.run(
+                [sys.executable, "manage.py", "load_demo"],
+                cwd=ROOT, env=env, check=True, capture_output=True,
+            )  # fmt: skip
+            with gunicorn(env) as server:
+                return _measure(server.port, database_url, Path(env["BENCH_PAGE_BODY"]))
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        drop_database()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(port: int, database_url: str, body_file: Path) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{PAGE}", timeout=10) as response:
+        body = response.read()
+        assert "csrftoken" in (response.headers.get("Set-Cookie") or ""), "no CSRF cookie"
+    body_file.write_bytes(body)
+    print(
+        f"database: {database_url.split('://')[0]}, cache: {'redis' if os.environ.get('REDIS_URL') else 'file'}, "
+        f"gunicorn 2 sync workers, wrk c={CONCURRENCY}, {ROUNDS} x {SECONDS}s a view, page {len(body)} bytes"
+    )
+    for url_path in (BARE, PAGE):
+        _wrk(port, url_path, 2)
+    results: dict[str, list[dict]] = {"bare": [], "page": []}
+    for round_ in range(ROUNDS):
+        for label, url_path in (("bare", BARE), ("page", PAGE)):
+            result = _wrk(port, url_path, SECONDS)
+            results[label].append(result)
+            print(
+                f"  {label:5} round {round_ + 1}: {result['rate']:7.0f} req/s, p99 {result['p99_ms']:.2f} ms"
+            )
+    rate = {k: sum(r["rate"] for r in v) / len(v) for k, v in results.items()}
+    ratio = rate["page"] / rate["bare"]
+    print(f"bare view (same bytes from memory): {rate['bare']:7.0f} req/s")
+    print(f"donation page:                      {rate['page']:7.0f} req/s")
+    print(f"ratio {ratio:.2f} (goal >= {GOAL:.2f}): {'ok' if ratio >= GOAL else 'MISSED'}")
+    return 0
 
 
 if __name__ == "__main__":

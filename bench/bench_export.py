@@ -28,7 +28,6 @@ import http.client
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.harness import ROOT, gunicorn, migrate, production_env, scratch_database, vm
+
 ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "1000000"))
 SUPPORTERS = max(1, ROWS // 5)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -200,35 +200,10 @@ def _run_task() -> None:
     log = ExportLog.objects.get(pk=log.pk)
     size = log.file.size
     default_storage.delete(log.file.name)
-    print(f"{seconds:.3f} {log.rows} {size} {_vm('VmHWM')}")
-
-
-def _vm(key: str, pid: int | str = "self") -> int:
-    """A /proc/<pid>/status figure in kB (VmHWM: the peak resident set)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)
+    print(f"{seconds:.3f} {log.rows} {size} {vm('VmHWM')}")
 
 
 # --- The driver ---------------------------------------------------------------------------
-
-
-def _database() -> tuple[str, str, str]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit(
-            "DATABASE_URL must name a PostgreSQL server: the export's COPY path is what is measured."
-        )
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    name = name.split("?")[0] or "pledge"
-    scratch = f"{name}_bench_export"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{scratch}"')
-    return f"{base}/{scratch}", f"{base}/postgres", scratch
 
 
 def _psql_copy(database_url: str, sql: str, settings: str = "") -> float:
@@ -271,146 +246,82 @@ def _http_export(port: int, session: str) -> dict:
             "bytes": received, "rows": newlines - 1}  # fmt: skip
 
 
-def _worker_pid(master: int) -> int:
-    for _ in range(100):
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                text = status.read_text()
-            except OSError:
-                continue
-            if f"\nPPid:\t{master}\n" in text:
-                return int(status.parent.name)
-        time.sleep(0.1)
-    raise RuntimeError("no gunicorn worker found")
-
-
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                if conn.recv(64).startswith(b"HTTP/1"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
-
-
 def main() -> int:
     if not shutil.which("psql"):
         raise SystemExit(
             "psql is required for the COPY baseline (apt-get install postgresql-client)."
         )
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    database_url, admin_url, scratch = _database()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + secrets.token_hex(24),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-        "PLEDGE_VAR_DIR": str(work / "var"),
-        "CELERY_FILESYSTEM_DIR": str(work / "queue"),
-        "LOG_LEVEL": "ERROR",
-        "DATABASE_URL": database_url,
-        # Stream everything here: the point is the streaming path's own speed. In
-        # production an export this size goes through the background task instead.
-        "EXPORT_SYNC_MAX_ROWS": str(ROWS * 2),
-    }
+    # Stream everything here: the point is the streaming path's own speed. In production
+    # an export this size goes through the background task instead.
+    env = production_env(work, EXPORT_SYNC_MAX_ROWS=str(ROWS * 2))
     env.pop("REDIS_URL", None)
-    server = None
     this = [sys.executable, "-m", "bench.bench_export"]
     try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-        )
-        filled = subprocess.run(
-            [*this, "--fill"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        if filled.returncode:
-            raise RuntimeError("filling the database failed:\n" + filled.stderr[-3000:])
-        print(filled.stderr.strip().splitlines()[-1])
-        session = filled.stdout.strip().splitlines()[-1]
-        table_sql, export_sql, copy_settings = (
-            subprocess.run(
+        with scratch_database("bench_export", work, postgres_only=True) as database_url:
+            env["DATABASE_URL"] = database_url
+            migrate(env)
+            filled = subprocess.run(
+                [*this, "--fill"], cwd=ROOT, env=env, capture_output=True, text=True
+            )
+            if filled.returncode:
+                raise RuntimeError("filling the database failed:\n" + filled.stderr[-3000:])
+            print(filled.stderr.strip().splitlines()[-1])
+            session = filled.stdout.strip().splitlines()[-1]
+            sql = subprocess.run(
                 [*this, "--copy-sql"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-            )
-            .stdout.strip()
-            .splitlines()
-        )
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        port = sock.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
-             "--worker-class", "sync", "--timeout", "600", "--bind", f"fd://{sock.fileno()}",
-             "--log-level", "error"],
-            cwd=ROOT, env=env, pass_fds=[sock.fileno()],
-        )  # fmt: skip
-        sock.close()
-        _wait_ready(port)
-        worker = _worker_pid(server.pid)
-        idle_rss = _vm("VmRSS", worker)
-        print(f"{ROWS:,} receipts; gunicorn 1 sync worker (pid {worker}, {idle_rss / 1024:.0f} MB resident idle); "
-              f"{ROUNDS} rounds, best of each")  # fmt: skip
-
-        results: dict[str, list] = {"table": [], "same": [], "http": [], "task": []}
-        for _ in range(ROUNDS):
-            results["table"].append(_psql_copy(database_url, table_sql))
-            results["same"].append(_psql_copy(database_url, export_sql, copy_settings))
-            results["http"].append(_http_export(port, session))
-            seconds, rows, size, hwm = subprocess.run(
-                [*this, "--task"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-            ).stdout.split()
-            results["task"].append((float(seconds), int(rows), int(size), int(hwm)))
-        worker_peak = _vm("VmHWM", worker)
-
-        table, same = min(results["table"]), min(results["same"])
-        http = min(results["http"], key=lambda r: r["total"])
-        task = min(results["task"])
-        if http["rows"] != ROWS or task[1] != ROWS:
-            raise RuntimeError(
-                f"row counts differ: http {http['rows']}, task {task[1]}, expected {ROWS}"
-            )
-        print(f"COPY of the receipt table's columns (psql > /dev/null):  {table:6.2f} s")
-        print(f"COPY of the export's SELECT, joins and formatting (psql):  {same:6.2f} s")
-        print(f"export over HTTP (gunicorn, streamed):                     {http['total']:6.2f} s, "
-              f"{http['bytes'] / 1e6:.0f} MB; first byte {http['first_byte'] * 1000:.0f} ms, "
-              f"first row {http['first_row'] * 1000:.0f} ms")  # fmt: skip
-        print(f"background task writing the file:                          {task[0]:6.2f} s, "
-              f"{task[2] / 1e6:.0f} MB, peak {task[3] / 1024:.0f} MB")  # fmt: skip
-        ratio_same = http["total"] / same
-        ratio_table = http["total"] / table
-        peak_mb = worker_peak / 1024
-        print(f"ratio export / COPY of the same rows    {ratio_same:.2f} (goal <= 1.50): "
-              f"{'ok' if ratio_same <= 1.5 else 'MISSED'}")  # fmt: skip
-        print(f"peak memory of the exporting worker     {peak_mb:.0f} MB (goal < 150): "
-              f"{'ok' if peak_mb < 150 else 'MISSED'}")  # fmt: skip
-        print(f"first byte                              {http['first_byte'] * 1000:.0f} ms (goal < 1000): "
-              f"{'ok' if http['first_byte'] < 1 else 'MISSED'}")  # fmt: skip
-        print(f"for context, export / COPY of the bare receipt table {ratio_table:.2f}: the export joins "
-              "each receipt to its gift, ledger and donor and prints 30 formatted columns "
-              f"({http['bytes'] / 1e6:.0f} MB) where the bare table gives 15 raw ones")  # fmt: skip
+            ).stdout.strip().splitlines()  # fmt: skip
+            with gunicorn(env, workers=1, extra=("--timeout", "600")) as server:
+                _measure(server, database_url, session, sql, env, this)
         return 0
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        import psycopg
-
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(server, database_url: str, session: str, sql: list[str], env, this) -> None:
+    table_sql, export_sql, copy_settings = sql
+    (worker,) = server.worker_pids()
+    idle_rss = vm("VmRSS", worker)
+    print(f"{ROWS:,} receipts; gunicorn 1 sync worker (pid {worker}, {idle_rss / 1024:.0f} MB resident idle); "
+          f"{ROUNDS} rounds, best of each")  # fmt: skip
+
+    results: dict[str, list] = {"table": [], "same": [], "http": [], "task": []}
+    for _ in range(ROUNDS):
+        results["table"].append(_psql_copy(database_url, table_sql))
+        results["same"].append(_psql_copy(database_url, export_sql, copy_settings))
+        results["http"].append(_http_export(server.port, session))
+        seconds, rows, size, hwm = subprocess.run(
+            [*this, "--task"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout.split()
+        results["task"].append((float(seconds), int(rows), int(size), int(hwm)))
+    worker_peak = vm("VmHWM", worker)
+
+    table, same = min(results["table"]), min(results["same"])
+    http = min(results["http"], key=lambda r: r["total"])
+    task = min(results["task"])
+    if http["rows"] != ROWS or task[1] != ROWS:
+        raise RuntimeError(
+            f"row counts differ: http {http['rows']}, task {task[1]}, expected {ROWS}"
+        )
+    print(f"COPY of the receipt table's columns (psql > /dev/null):  {table:6.2f} s")
+    print(f"COPY of the export's SELECT, joins and formatting (psql):  {same:6.2f} s")
+    print(f"export over HTTP (gunicorn, streamed):                     {http['total']:6.2f} s, "
+          f"{http['bytes'] / 1e6:.0f} MB; first byte {http['first_byte'] * 1000:.0f} ms, "
+          f"first row {http['first_row'] * 1000:.0f} ms")  # fmt: skip
+    print(f"background task writing the file:                          {task[0]:6.2f} s, "
+          f"{task[2] / 1e6:.0f} MB, peak {task[3] / 1024:.0f} MB")  # fmt: skip
+    ratio_same = http["total"] / same
+    ratio_table = http["total"] / table
+    peak_mb = worker_peak / 1024
+    print(f"ratio export / COPY of the same rows    {ratio_same:.2f} (goal <= 1.50): "
+          f"{'ok' if ratio_same <= 1.5 else 'MISSED'}")  # fmt: skip
+    print(f"peak memory of the exporting worker     {peak_mb:.0f} MB (goal < 150): "
+          f"{'ok' if peak_mb < 150 else 'MISSED'}")  # fmt: skip
+    print(f"first byte                              {http['first_byte'] * 1000:.0f} ms (goal < 1000): "
+          f"{'ok' if http['first_byte'] < 1 else 'MISSED'}")  # fmt: skip
+    print(f"for context, export / COPY of the bare receipt table {ratio_table:.2f}: the export joins "
+          "each receipt to its gift, ledger and donor and prints 30 formatted columns "
+          f"({http['bytes'] / 1e6:.0f} MB) where the bare table gives 15 raw ones")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.harness import gunicorn, migrate, production_env, scratch_database
+
 SECRET = "whsec_bench_webhook_intake"
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
@@ -161,121 +161,55 @@ def _wrk(port: int, url_path: str, work: Path, label: str, seconds: int) -> dict
     }
 
 
-def _database(env: dict[str, str], work: Path) -> tuple[str, callable]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{work / 'bench.sqlite3'}", lambda: None
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    name = name.split("?")[0] or "pledge"
-    bench_name = f"{name}_bench_webhook"
-    admin_url = f"{base}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
-        conn.execute(f'CREATE DATABASE "{bench_name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
-
-    return f"{base}/{bench_name}", drop
-
-
 def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is required (apt-get install wrk)")
         return 1
     work = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     queue = f"bench_webhook_{os.getpid()}"
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + secrets.token_hex(24),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "CELERY_QUEUE": queue,
-        "CELERY_FILESYSTEM_DIR": str(work / "queue"),
-        "PLEDGE_VAR_DIR": str(work / "var"),
-        "LOG_LEVEL": "ERROR",
-        "DJANGO_SETTINGS_MODULE": "bench.webhook_site",
-    }
-    database_url, drop_database = _database(env, work)
-    env["DATABASE_URL"] = database_url
+    env = production_env(
+        work,
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        CELERY_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE="bench.webhook_site",
+    )
     redis_url = os.environ.get("REDIS_URL", "")
-    server = None
     try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-        )
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        port = sock.getsockname()[1]
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "django.core.wsgi:get_wsgi_application()",
-                "--workers",
-                "2",
-                "--worker-class",
-                "sync",
-                "--bind",
-                f"fd://{sock.fileno()}",
-                "--log-level",
-                "error",
-                "--backlog",
-                "1024",
-            ],
-            cwd=ROOT,
-            env=env,
-            pass_fds=[sock.fileno()],
-        )
-        sock.close()
-        _wait_ready(port)
-        print(
-            f"database: {database_url.split('://')[0]}, broker: {'redis' if redis_url else 'filesystem'}, "
-            f"gunicorn 2 sync workers, wrk c={CONCURRENCY}, {ROUNDS} x {SECONDS}s a view"
-        )
-        for label, url_path in (("bare", "/bench/bare-webhook/"), ("intake", "/stripe/webhook/")):
-            _wrk(port, url_path, work, f"warm-{label}", 2)
-        totals = {"bare": [], "intake": []}
-        for round_ in range(ROUNDS):
-            for label, url_path in (
-                ("bare", "/bench/bare-webhook/"),
-                ("intake", "/stripe/webhook/"),
-            ):
-                cpu_before = _cpu_seconds(server.pid)
-                result = _wrk(port, url_path, work, f"{label}-{round_}", SECONDS)
-                result["cpu_ms"] = (
-                    (_cpu_seconds(server.pid) - cpu_before) * 1000 / result["requests"]
-                )
-                totals[label].append(result)
+        with scratch_database("bench_webhook", work) as database_url:
+            env["DATABASE_URL"] = database_url
+            migrate(env)
+            with gunicorn(env) as server:
                 print(
-                    f"  {label:6} round {round_ + 1}: {result['requests'] / result['seconds']:7.0f} req/s, "
-                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-                    f"gunicorn CPU {result['cpu_ms']:.3f} ms/request"
+                    f"database: {database_url.split('://')[0]}, broker: {'redis' if redis_url else 'filesystem'}, "
+                    f"gunicorn 2 sync workers, wrk c={CONCURRENCY}, {ROUNDS} x {SECONDS}s a view"
                 )
-        _report(totals)
+                _report(_rounds(server, work))
         return 0
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
         if redis_url:
             import redis
 
             redis.Redis.from_url(redis_url).delete(queue)
-        drop_database()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _rounds(server, work: Path) -> dict[str, list[dict]]:
+    views = (("bare", "/bench/bare-webhook/"), ("intake", "/stripe/webhook/"))
+    for label, url_path in views:
+        _wrk(server.port, url_path, work, f"warm-{label}", 2)
+    totals: dict[str, list[dict]] = {"bare": [], "intake": []}
+    for round_ in range(ROUNDS):
+        for label, url_path in views:
+            cpu_before = server.cpu_seconds()
+            result = _wrk(server.port, url_path, work, f"{label}-{round_}", SECONDS)
+            result["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / result["requests"]
+            totals[label].append(result)
+            print(
+                f"  {label:6} round {round_ + 1}: {result['requests'] / result['seconds']:7.0f} req/s, "
+                f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+                f"gunicorn CPU {result['cpu_ms']:.3f} ms/request"
+            )
+    return totals
 
 
 def _report(totals: dict[str, list[dict]]) -> None:
@@ -302,34 +236,6 @@ def _report(totals: dict[str, list[dict]]) -> None:
     print(
         f"CPU-per-request ratio   {cpu:.2f} (bare / intake, the throughput ratio on an idle machine)"
     )
-
-
-def _cpu_seconds(master_pid: int) -> float:
-    """User + system CPU of gunicorn's worker processes (children of the master)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                if conn.recv(64).startswith(b"HTTP/1"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 if __name__ == "__main__":
