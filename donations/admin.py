@@ -12,16 +12,37 @@ from donations.models import (
 
 @admin.register(Donation)
 class DonationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "supporter", "amount", "currency", "frequency", "status", "campaign"]
+    list_display = [
+        "created_at",
+        "supporter",
+        "amount",
+        "currency",
+        "frequency",
+        "status",
+        "campaign",
+    ]
     list_filter = ["status", "frequency", "currency"]
-    search_fields = ["supporter__email", "stripe_payment_intent_id", "stripe_invoice_id", "public_id"]
+    search_fields = [
+        "supporter__email",
+        "stripe_payment_intent_id",
+        "stripe_invoice_id",
+        "public_id",
+    ]
     raw_id_fields = ["supporter", "recurring"]
     date_hierarchy = "created_at"
 
 
 @admin.register(RecurringDonation)
 class RecurringDonationAdmin(admin.ModelAdmin):
-    list_display = ["supporter", "amount", "currency", "interval", "status", "current_period_end", "failure_count"]
+    list_display = [
+        "supporter",
+        "amount",
+        "currency",
+        "interval",
+        "status",
+        "current_period_end",
+        "failure_count",
+    ]
     list_filter = ["status", "interval"]
     search_fields = ["supporter__email", "stripe_subscription_id"]
     raw_id_fields = ["supporter"]
@@ -29,7 +50,15 @@ class RecurringDonationAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "kind", "gross", "fee", "net", "currency", "stripe_balance_transaction_id"]
+    list_display = [
+        "occurred_at",
+        "kind",
+        "gross",
+        "fee",
+        "net",
+        "currency",
+        "stripe_balance_transaction_id",
+    ]
     list_filter = ["kind", "currency"]
     search_fields = ["stripe_balance_transaction_id", "stripe_source_id", "stripe_payout_id"]
     raw_id_fields = ["donation"]

@@ -52,14 +52,26 @@ class Donation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="donations")
     recurring = models.ForeignKey(
-        "RecurringDonation", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+        "RecurringDonation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
     )
-    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.ONE_TIME)
-    amount = models.PositiveIntegerField(help_text="Total charged, in minor units, fee cover included.")
-    fee_covered = models.PositiveIntegerField(default=0, help_text="Part of the amount the donor added to cover the card fee.")
+    frequency = models.CharField(
+        max_length=10, choices=Frequency.choices, default=Frequency.ONE_TIME
+    )
+    amount = models.PositiveIntegerField(
+        help_text="Total charged, in minor units, fee cover included."
+    )
+    fee_covered = models.PositiveIntegerField(
+        default=0, help_text="Part of the amount the donor added to cover the card fee."
+    )
     currency = models.CharField(max_length=3, default="usd")
     amount_refunded = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     failure_code = models.CharField(max_length=100, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
 
@@ -82,7 +94,9 @@ class Donation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.amount / 100:.2f} {self.currency.upper()} from {self.supporter} ({self.status})"
+        return (
+            f"{self.amount / 100:.2f} {self.currency.upper()} from {self.supporter} ({self.status})"
+        )
 
     @property
     def net_amount(self) -> int:
@@ -109,12 +123,18 @@ class RecurringDonation(models.Model):
         YEAR = "year"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="recurring_donations")
-    amount = models.PositiveIntegerField(help_text="Each payment, in minor units, fee cover included.")
+    supporter = models.ForeignKey(
+        Supporter, on_delete=models.PROTECT, related_name="recurring_donations"
+    )
+    amount = models.PositiveIntegerField(
+        help_text="Each payment, in minor units, fee cover included."
+    )
     fee_covered = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3, default="usd")
     interval = models.CharField(max_length=10, choices=Interval.choices, default=Interval.MONTH)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INCOMPLETE, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.INCOMPLETE, db_index=True
+    )
     stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
@@ -143,10 +163,14 @@ class LedgerEntry(models.Model):
         DISPUTE = "dispute"
         DISPUTE_REVERSAL = "dispute_reversal", "dispute reversal"
 
-    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
+    donation = models.ForeignKey(
+        Donation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
-    stripe_source_id = models.CharField(max_length=255, blank=True, help_text="The charge, refund or dispute id.")
+    stripe_source_id = models.CharField(
+        max_length=255, blank=True, help_text="The charge, refund or dispute id."
+    )
     gross = models.IntegerField(help_text="Minor units; negative for money going out.")
     fee = models.IntegerField(default=0)
     net = models.IntegerField()
@@ -176,8 +200,12 @@ class StripeEvent(models.Model):
     stripe_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100, db_index=True)
     payload = models.JSONField()
-    stripe_created = models.BigIntegerField(default=0, help_text="The event's `created`, seconds since the epoch.")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    stripe_created = models.BigIntegerField(
+        default=0, help_text="The event's `created`, seconds since the epoch."
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -193,7 +221,9 @@ class StripeEvent(models.Model):
 class AuditEntry(models.Model):
     """Who did what to money or receipts, with the state before and after."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
     action = models.CharField(max_length=100)
     object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=100)
