@@ -332,6 +332,11 @@ RECEIPT_LINK_MAX_AGE_DAYS = env_int("RECEIPT_LINK_MAX_AGE_DAYS", 30)
 RECEIPT_ANNUAL_STATEMENT_MONTH = env_int("RECEIPT_ANNUAL_STATEMENT_MONTH", 1)
 RECEIPT_ANNUAL_STATEMENT_DAY = env_int("RECEIPT_ANNUAL_STATEMENT_DAY", 15)
 RECEIPT_ANNUAL_STATEMENT_HOUR = env_int("RECEIPT_ANNUAL_STATEMENT_HOUR", 6)
+# Statements' PDF renderer: "reportlab" (receipts.pdf_reportlab: several times faster, which
+# the year-end run for every donor needs) or "weasyprint" (full HTML and CSS, slower).
+RECEIPT_STATEMENT_RENDERER = env_choice(
+    "RECEIPT_STATEMENT_RENDERER", ("reportlab", "weasyprint"), "reportlab"
+)
 CELERY_BEAT_SCHEDULE["receipts-annual-statements"] = {
     "task": "receipts.tasks.issue_last_years_statements",
     "schedule": crontab(

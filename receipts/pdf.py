@@ -1,5 +1,8 @@
 """Receipt PDFs: a Django template rendered by WeasyPrint, from the frozen snapshot only.
 
+(Year-end statements go through ReportLab unless RECEIPT_STATEMENT_RENDERER says
+"weasyprint": see receipts.pdf_reportlab and render_pdf below.)
+
 One Renderer per process keeps WeasyPrint's FontConfiguration, the parsed stylesheet
 (with its @font-face rules, so each font file is read and parsed once) and the resource
 cache between documents; a fresh one costs tens of milliseconds a page. Its URL fetcher
@@ -84,4 +87,11 @@ def renderer() -> Renderer:
 
 
 def render_pdf(snapshot: dict, *, void: bool = False, copy: bool = False) -> bytes:
+    """Gift receipts always through WeasyPrint; year-end statements through the renderer
+    settings.RECEIPT_STATEMENT_RENDERER names (ReportLab by default: see receipts.pdf_reportlab
+    for why)."""
+    if snapshot["kind"] == "annual" and settings.RECEIPT_STATEMENT_RENDERER == "reportlab":
+        from receipts import pdf_reportlab
+
+        return pdf_reportlab.renderer().render(snapshot, void=void, copy=copy)
     return renderer().render(snapshot, void=void, copy=copy)

@@ -1,6 +1,7 @@
 """Year-end statements: one per donor, every gift net of refunds, in the org's time zone."""
 
 import datetime as dt
+import subprocess
 
 import pytest
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.core.management import call_command
 
 from donations.models import Donation
 from receipts import services, statements
-from receipts.delivery import pdf_bytes
+from receipts.delivery import pdf_bytes, render_pdf
 from receipts.models import Receipt, ReceiptProblem
 from tests.factories import RecurringDonationFactory, SupporterFactory
 from tests.receipts.conftest import attached_pdf, make_gift, pdf_text
@@ -157,3 +158,87 @@ def test_a_chunk_delivered_twice_sends_each_statement_once(donor, outbox, monkey
     assert set(Receipt.objects.filter(kind="annual").values_list("delivery_status", flat=True)) == {
         "sent"
     }
+
+
+# --- The statement PDF: ReportLab by default, WeasyPrint by setting ----------------------
+
+
+@pytest.fixture(params=["reportlab", "weasyprint"])
+def renderer(request, settings):
+    settings.RECEIPT_STATEMENT_RENDERER = request.param
+    return request.param
+
+
+def statement_text(**kwargs) -> str:
+    return pdf_text(render_pdf(Receipt.objects.get(kind="annual").snapshot, **kwargs))
+
+
+@pytest.mark.parametrize("jurisdiction", ["US", "CA", "UK"])
+def test_each_renderer_prints_every_word_the_rules_give(renderer, jurisdiction, donor, request):
+    if jurisdiction != "US":
+        request.getfixturevalue({"CA": "canada", "UK": "united_kingdom"}[jurisdiction])
+    make_gift(donor, 2000, succeeded_at=at(2, 1))
+    make_gift(donor, 3500, succeeded_at=at(9, 1))
+    statements.issue_annual_statements(year=2026)
+    statement = Receipt.objects.get(kind="annual")
+
+    text = statement_text()
+
+    snapshot = statement.snapshot
+    for line in snapshot["rules"]["statements"]:
+        assert " ".join(line.split()) in text, (renderer, line)
+    assert f"Statement number {statement.number}" in text
+    assert "$20.00" in text and "$35.00" in text and "$55.00" in text
+    assert "Gift Aid" in text if jurisdiction == "UK" else "Benefit" in text
+    assert snapshot["donor"]["name"] in text and snapshot["organisation"]["name"] in text
+
+
+def test_a_void_statement_and_a_copy_say_so(renderer, donor):
+    make_gift(donor, 2000)
+    statements.issue_annual_statements(year=2026)
+
+    assert "VOID — this receipt is no longer valid." in statement_text(void=True)
+    assert "COPY — a duplicate of receipt S2026-000001" in statement_text(copy=True)
+
+
+def test_the_statement_embeds_our_fonts_and_prints_any_donors_name(donor, tmp_path):
+    # DejaVu covers Latin, Greek and Cyrillic, Droid Sans Fallback the Chinese character; the
+    # fonts are subset-embedded, so the PDF prints the same on any reader.
+    donor.first_name, donor.last_name = "Zoë Ñandú", "Łukasiewicz-Σοφία Жуковская 王"
+    donor.save()
+    make_gift(donor, 2000)
+    statements.issue_annual_statements(year=2026)
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(pdf_bytes(Receipt.objects.get(kind="annual")))
+
+    assert "Zoë Ñandú Łukasiewicz-Σοφία Жуковская 王" in pdf_text(path.read_bytes())
+    listing = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line.split() for line in listing.splitlines()[2:]]
+    assert {row[0].split("+")[1] for row in rows} == {
+        "DejaVuSans",
+        "DejaVuSans-Bold",
+        "DroidSansFallback",
+    }, listing
+    for row in rows:
+        embedded, subset = row[-5], row[-4]
+        assert embedded == "yes" and subset == "yes", listing
+
+
+def test_a_template_error_is_named_not_printed(settings):
+    from receipts.pdf_reportlab import MarkupError, renderer
+
+    with pytest.raises(MarkupError, match="unknown paragraph style 'shout'"):
+        renderer().render_markup('<statement><p class="shout">Hi</p></statement>')
+    with pytest.raises(MarkupError, match="malformed"):
+        renderer().render_markup("<statement><p>unclosed</statement>")
+
+
+def test_markup_characters_in_a_name_print_as_written(renderer, donor):
+    donor.first_name, donor.last_name = "Ann & Bob", "<O'Hara>"
+    donor.save()
+    make_gift(donor, 2000)
+    statements.issue_annual_statements(year=2026)
+
+    assert "Ann & Bob <O'Hara>" in statement_text()
