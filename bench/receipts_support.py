@@ -43,6 +43,10 @@ def scratch_database(name: str) -> Iterator[Path]:
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
+        # Two processes write at once: a deferred transaction that later wants to write
+        # fails at once with "database is locked" (SQLite cannot wait there); an immediate
+        # one takes the write lock up front and waits its turn.
+        db["OPTIONS"] = {**db.get("OPTIONS", {}), "transaction_mode": "IMMEDIATE"}
         db["TEST"] = {
             **db.get("TEST", {}),
             "NAME": str(media.parent / f"{name}-{os.getpid()}.sqlite3"),
