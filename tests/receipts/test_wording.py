@@ -201,11 +201,11 @@ def test_uk_gift_aid_needs_the_donors_home_address_and_postcode(united_kingdom, 
 
 
 def test_any_donors_name_prints_with_the_embedded_font(donor):
-    donor.first_name, donor.last_name = "Zoë Ñandú", "Łukasiewicz-Σοφία Жуковская"
+    donor.first_name, donor.last_name = "Zoë Ñandú", "Łukasiewicz-Σοφία Жуковская 王"
     donor.save()
     receipt, text = issued_text(make_gift(donor))
 
-    assert "Zoë Ñandú Łukasiewicz-Σοφία Жуковская" in text
+    assert "Zoë Ñandú Łukasiewicz-Σοφία Жуковская 王" in text
 
 
 def test_the_pdf_embeds_the_projects_own_fonts(gift, tmp_path):
@@ -222,6 +222,21 @@ def test_the_pdf_embeds_the_projects_own_fonts(gift, tmp_path):
         name, embedded = row[0], row[-5]
         # Our @font-face families, embedded (subset): never a font the machine substituted.
         assert "+Receipt-" in name and embedded == "yes", listing
+
+
+def test_a_chinese_name_is_drawn_with_the_embedded_fallback_font(donor, tmp_path):
+    # pdftotext reads a name back even when its glyphs printed as empty boxes, so the
+    # proof is the font: DejaVu has no CJK, the fallback must be embedded and used.
+    donor.first_name, donor.last_name = "王", "小明"
+    donor.save()
+    receipt = services.issue_gift_receipt(donation_id=make_gift(donor).pk)
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf_bytes(receipt))
+
+    listing = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert any("+Receipt-CJK" in line and " yes " in line for line in listing.splitlines()), listing
 
 
 def test_re_rendering_an_old_receipt_gives_the_same_words(settings, gift):
