@@ -139,12 +139,13 @@ def _processes() -> Iterator[tuple[int, int]]:
 def _wait_ready(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                if conn.recv(64).startswith(b"HTTP/1"):
-                    return
-        except OSError:
-            pass
+        # Until gunicorn listens, connecting fails: try again shortly.
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=1) as conn,
+        ):
+            conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            if conn.recv(64).startswith(b"HTTP/1"):
+                return
         time.sleep(0.2)
     raise RuntimeError("gunicorn did not start")

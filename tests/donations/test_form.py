@@ -34,7 +34,7 @@ class NoStripeAllowed(stripe.HTTPClient):
         return self.request(method, url, headers, post_data)
 
     def close(self):
-        pass
+        """Nothing to close: no connection was opened."""
 
 
 @pytest.fixture(autouse=True)

@@ -224,7 +224,7 @@ def test_stripe_down_tells_the_donor_to_try_again_and_a_retry_then_succeeds(
             return self.request(method, url, headers, post_data)
 
         def close(self):
-            pass
+            """Nothing to close: no connection was opened."""
 
     page.goto(site.url + "/donate/")
     fill_details(page)
