@@ -1,4 +1,12 @@
-from django.contrib import admin
+from decimal import Decimal
+
+import stripe
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from donations.models import (
     AuditEntry,
@@ -8,6 +16,28 @@ from donations.models import (
     RecurringDonation,
     StripeEvent,
 )
+from donations.recurring import (
+    ActionRefused,
+    recurring_cancel,
+    recurring_change_amount,
+    recurring_pause,
+    recurring_resume,
+)
+
+
+class PaymentInline(admin.TabularInline):
+    """Each payment of a recurring gift, failed ones included."""
+
+    model = Donation
+    fields = ["created_at", "amount", "status", "failure_message", "stripe_invoice_id"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Donation)
@@ -46,6 +76,104 @@ class RecurringDonationAdmin(admin.ModelAdmin):
     list_filter = ["status", "interval"]
     search_fields = ["supporter__email", "stripe_subscription_id"]
     raw_id_fields = ["supporter"]
+    readonly_fields = [
+        "public_id",
+        "amount",
+        "fee_covered",
+        "status",
+        "stripe_subscription_id",
+        "current_period_end",
+        "cancel_at_period_end",
+        "failure_count",
+        "canceled_at",
+    ]
+    inlines = [PaymentInline]
+    actions = ["pause", "resume", "cancel_at_period_end", "cancel_now"]
+    change_form_template = "admin/donations/recurringdonation/change_form.html"
+
+    # Status and amount mirror Stripe: they change through the actions (which ask
+    # Stripe first), never by editing the row.
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.change_amount_view)
+        return [
+            path("<int:pk>/amount/", view, name="donations_recurringdonation_amount"),
+            *super().get_urls(),
+        ]
+
+    def change_amount_view(self, request, pk: int):
+        recurring = get_object_or_404(RecurringDonation, pk=pk)
+        if not self.has_change_permission(request, recurring):
+            raise PermissionDenied
+        current = Decimal(recurring.amount) / 100
+        form = ChangeAmountForm(request.POST or None, initial={"amount": current})
+        if request.method == "POST" and form.is_valid():
+            try:
+                recurring_change_amount(
+                    recurring=recurring,
+                    amount=form.cleaned_data["amount_minor"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except (ActionRefused, stripe.StripeError) as error:
+                form.add_error("amount", _refusal(error))
+            else:
+                self.message_user(request, "The new amount applies from the next payment.")
+                return redirect("admin:donations_recurringdonation_change", recurring.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": recurring,
+            "form": form,
+            "current": current,
+            "title": f"Change the amount of {recurring}",
+        }
+        return TemplateResponse(request, "admin/donations/recurringdonation/amount.html", context)
+
+    def _act(self, request, queryset, action, done: str, **options) -> None:
+        changed = 0
+        for recurring in queryset:
+            try:
+                action(recurring=recurring, actor=request.user, **options)
+                changed += 1
+            except (ActionRefused, stripe.StripeError) as error:
+                self.message_user(request, f"{recurring}: {_refusal(error)}", messages.WARNING)
+        if changed:
+            self.message_user(request, f"{changed} recurring gift(s) {done}.")
+
+    @admin.action(description="Pause the selected recurring gifts", permissions=["change"])
+    def pause(self, request, queryset):
+        self._act(request, queryset, recurring_pause, "paused")
+
+    @admin.action(description="Resume the selected recurring gifts", permissions=["change"])
+    def resume(self, request, queryset):
+        self._act(request, queryset, recurring_resume, "resumed")
+
+    @admin.action(description="Cancel at the end of the paid period", permissions=["change"])
+    def cancel_at_period_end(self, request, queryset):
+        self._act(
+            request, queryset, recurring_cancel, "will end with their period", at_period_end=True
+        )
+
+    @admin.action(description="Cancel now", permissions=["change"])
+    def cancel_now(self, request, queryset):
+        self._act(request, queryset, recurring_cancel, "cancelled", at_period_end=False)
+
+
+class ChangeAmountForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("1.00"), max_digits=9, decimal_places=2)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if "amount" in data:
+            data["amount_minor"] = int(data["amount"] * 100)  # exact: Decimal, 2 places
+        return data
+
+
+def _refusal(error: Exception) -> str:
+    if isinstance(error, stripe.StripeError):
+        return f"Stripe refused: {error.user_message or error}"
+    return str(error)
 
 
 @admin.register(LedgerEntry)

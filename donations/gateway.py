@@ -250,3 +250,20 @@ def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
 
 # Callers outside this module catch Stripe's failures by this name, not the SDK's.
 StripeError = stripe.StripeError
+
+
+# --- Staff managing recurring gifts (donations.recurring) --------------------------------
+
+
+def update_subscription(
+    subscription_id: str, *, params: dict, idempotency_key: str
+) -> stripe.Subscription:
+    return client().v1.subscriptions.update(
+        subscription_id, params=params, options={"idempotency_key": idempotency_key}
+    )
+
+
+def subscription_item_id(subscription_id: str) -> str:
+    """A donation subscription has one item: the gift's price."""
+    subscription = retrieve_subscription(subscription_id)
+    return subscription["items"]["data"][0]["id"]

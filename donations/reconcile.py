@@ -450,6 +450,10 @@ def _subscription_changes(
     target = _SUBSCRIPTION_STATUS.get(str(sub.get("status")))
     if target is None:
         return None
+    if target == RecurringDonation.Status.ACTIVE and sub.get("pause_collection"):
+        # Stripe leaves a subscription whose collection is paused "active"; for us the
+        # gift is paused: no payments come until it is resumed.
+        target = RecurringDonation.Status.PAUSED
     if event_created is not None and event_created < rd.last_event_created:
         return None  # an older event than one already applied
     if (

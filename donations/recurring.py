@@ -1,0 +1,160 @@
+"""Staff managing a recurring gift: change its amount, pause, resume, cancel.
+
+Each action asks Stripe first and mirrors the answer through reconcile (the same code
+the webhooks use, so a webhook arriving later changes nothing), then writes an
+AuditEntry with the state before and after. A repeated click is refused by the state
+checks (already paused, already that amount), not sent to Stripe twice.
+"""
+
+import uuid
+from collections.abc import Callable
+
+import stripe
+from django.db import transaction
+
+from donations import gateway
+from donations.models import AuditEntry, RecurringDonation
+from donations.reconcile import sync_subscription
+
+# Statuses in which Stripe still has a live subscription to change.
+LIVE = {
+    RecurringDonation.Status.ACTIVE,
+    RecurringDonation.Status.PAST_DUE,
+    RecurringDonation.Status.PAUSED,
+    RecurringDonation.Status.UNPAID,
+}
+
+
+class ActionRefused(Exception):
+    """The action does not apply to this recurring gift; the message says why."""
+
+
+def _snapshot(recurring: RecurringDonation) -> dict:
+    return {
+        "status": recurring.status,
+        "amount": recurring.amount,
+        "cancel_at_period_end": recurring.cancel_at_period_end,
+    }
+
+
+def _require_live(recurring: RecurringDonation) -> None:
+    if recurring.status not in LIVE or not recurring.stripe_subscription_id:
+        raise ActionRefused(f"This recurring gift is {recurring.get_status_display()}.")
+
+
+def _update(recurring: RecurringDonation, params: dict) -> Callable[[], stripe.Subscription]:
+    return lambda: gateway.update_subscription(
+        recurring.stripe_subscription_id, params=params, idempotency_key=str(uuid.uuid4())
+    )
+
+
+def _apply(
+    *,
+    recurring: RecurringDonation,
+    actor,
+    action: str,
+    ask_stripe: Callable[[], stripe.Subscription],
+    reason: str = "",
+    **row,
+) -> RecurringDonation:
+    before = _snapshot(recurring)
+    subscription = ask_stripe()
+    with transaction.atomic():
+        if row:
+            RecurringDonation.objects.filter(pk=recurring.pk).update(**row)
+        sync_subscription(subscription=subscription)
+        recurring.refresh_from_db()
+        AuditEntry.objects.create(
+            actor=actor,
+            action=action,
+            object_type="recurring_donation",
+            object_id=str(recurring.public_id),
+            before=before,
+            after=_snapshot(recurring),
+            reason=reason,
+        )
+    return recurring
+
+
+def recurring_change_amount(
+    *, recurring: RecurringDonation, amount: int, actor, reason: str = ""
+) -> RecurringDonation:
+    """The new amount applies from the next payment: no proration, nothing charged now."""
+    _require_live(recurring)
+    if amount <= 0:
+        raise ActionRefused("The amount must be more than zero.")
+    if amount == recurring.amount:
+        raise ActionRefused("That is already the amount.")
+    item_id = gateway.subscription_item_id(recurring.stripe_subscription_id)
+    params = {
+        "items": [
+            {
+                "id": item_id,
+                "price_data": {
+                    "currency": recurring.currency,
+                    "product": gateway.donation_product_id(),
+                    "unit_amount": amount,
+                    "recurring": {"interval": recurring.interval},
+                },
+            }
+        ],
+        "proration_behavior": "none",
+    }
+    # The fee cover was worked out for the old amount; it no longer applies.
+    return _apply(
+        recurring=recurring,
+        actor=actor,
+        action="recurring.change_amount",
+        ask_stripe=_update(recurring, params),
+        reason=reason,
+        amount=amount,
+        fee_covered=0,
+    )
+
+
+def recurring_pause(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
+    """Stop collecting (Stripe's pause_collection, invoices voided) until resumed."""
+    _require_live(recurring)
+    if recurring.status == RecurringDonation.Status.PAUSED:
+        raise ActionRefused("This recurring gift is already paused.")
+    return _apply(
+        recurring=recurring,
+        actor=actor,
+        action="recurring.pause",
+        ask_stripe=_update(recurring, {"pause_collection": {"behavior": "void"}}),
+        reason=reason,
+    )
+
+
+def recurring_resume(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
+    if recurring.status != RecurringDonation.Status.PAUSED:
+        raise ActionRefused("Only a paused recurring gift can be resumed.")
+    return _apply(
+        recurring=recurring,
+        actor=actor,
+        action="recurring.resume",
+        ask_stripe=_update(recurring, {"pause_collection": ""}),  # "" clears it, as in Stripe
+        reason=reason,
+    )
+
+
+def recurring_cancel(
+    *, recurring: RecurringDonation, actor, at_period_end: bool, reason: str = ""
+) -> RecurringDonation:
+    """At period end, the donor's paid month runs out; now, nothing more is charged."""
+    _require_live(recurring)
+    if at_period_end:
+        return _apply(
+            recurring=recurring,
+            actor=actor,
+            action="recurring.cancel_at_period_end",
+            ask_stripe=_update(recurring, {"cancel_at_period_end": True}),
+            reason=reason,
+        )
+    return _apply(
+        recurring=recurring,
+        actor=actor,
+        action="recurring.cancel",
+        ask_stripe=lambda: gateway.cancel_subscription(recurring.stripe_subscription_id),
+        reason=reason,
+    )
