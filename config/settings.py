@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "members",
     "donations",
     "receipts",
+    "account",
 ]
 
 MIDDLEWARE = [
@@ -394,3 +395,9 @@ CELERY_BEAT_SCHEDULE["donations-refresh-memberships"] = {
 }
 # WeasyPrint logs every rendering step at INFO; only its warnings matter.
 LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
+
+# --- Donor accounts (account/, members.signin) -------------------------------------------
+# Emailed sign-in links work once and for this long.
+SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 3600)
+# Sign-in emails a client IP or an address can ask for in an hour (mail bombing, probing).
+SIGNIN_REQUESTS_PER_HOUR = env_int("SIGNIN_REQUESTS_PER_HOUR", 5)

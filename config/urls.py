@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("donations.urls")),
     path("receipts/", include("receipts.urls")),
     path("", include("members.urls")),
+    path("account/", include("account.urls")),
 ]

@@ -27,6 +27,8 @@ class Supporter(models.Model):
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    # Moves on at each sign-in through an emailed link, which voids every older link.
+    signed_in_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
