@@ -25,7 +25,8 @@ from django.utils import timezone
 from donations import gateway, ratelimit, reconcile
 from donations.forms import GiftRequest
 from donations.models import Donation, RecurringDonation
-from members.models import Newsletter, NewsletterSubscription, Supporter
+from members.models import Newsletter, Supporter
+from members.services import newsletter_subscribe
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +119,10 @@ def find_or_create_supporter(
 def record_newsletter_consent(*, supporter: Supporter, slugs: list[str], ip: str | None) -> None:
     """Subscribe the supporter to the lists they ticked, with the consent record (where,
     when, from which address). A list they already receive is left as it is."""
-    now = timezone.now()
     for newsletter in Newsletter.objects.filter(slug__in=slugs, offered_on_form=True):
-        consent = {
-            "status": NewsletterSubscription.Status.SUBSCRIBED,
-            "consent_source": CONSENT_SOURCE,
-            "consent_at": now,
-            "consent_ip": ip,
-            "unsubscribed_at": None,
-        }
-        subscription, created = NewsletterSubscription.objects.get_or_create(
-            supporter=supporter, newsletter=newsletter, defaults=consent
+        newsletter_subscribe(
+            supporter=supporter, newsletter=newsletter, source=CONSENT_SOURCE, ip=ip
         )
-        if not created and subscription.status != NewsletterSubscription.Status.SUBSCRIBED:
-            NewsletterSubscription.objects.filter(pk=subscription.pk).update(**consent)
 
 
 # --- The pending gift -----------------------------------------------------------------

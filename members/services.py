@@ -69,26 +69,24 @@ def tier_for_giving(*, monthly_commitment: int, yearly_total: int) -> Tier | Non
 def newsletter_subscribe(
     *, supporter: Supporter, newsletter, source: str, ip: str | None = None, confirmed: bool = True
 ) -> NewsletterSubscription:
-    """Record consent for one list. An earlier unsubscribe is only overridden by a new,
-    explicit request (a new consent record), never silently."""
+    """Record consent for one list, with where, when and from which address it came.
+
+    A list the supporter already receives keeps its first consent record. An earlier
+    unsubscribe is overridden only by the supporter's own new request (the form, their
+    account), never by a membership benefit."""
+    Status = NewsletterSubscription.Status
     now = timezone.now()
     subscription, created = NewsletterSubscription.objects.get_or_create(
         supporter=supporter,
         newsletter=newsletter,
         defaults={"consent_source": source, "consent_at": now, "consent_ip": ip},
     )
-    if (
-        not created
-        and subscription.status == NewsletterSubscription.Status.UNSUBSCRIBED
-        and source == "membership"
-    ):
-        return subscription  # a benefit never re-subscribes someone who left
+    if not created and subscription.status == Status.SUBSCRIBED:
+        return subscription
+    if not created and subscription.status == Status.UNSUBSCRIBED and source == "membership":
+        return subscription
     subscription.consent_source, subscription.consent_at, subscription.consent_ip = source, now, ip
-    subscription.status = (
-        NewsletterSubscription.Status.SUBSCRIBED
-        if confirmed
-        else NewsletterSubscription.Status.PENDING
-    )
+    subscription.status = Status.SUBSCRIBED if confirmed else Status.PENDING
     subscription.confirmed_at = now if confirmed else None
     subscription.unsubscribed_at = None
     subscription.save()
