@@ -401,3 +401,11 @@ LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
 SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 3600)
 # Sign-in emails a client IP or an address can ask for in an hour (mail bombing, probing).
 SIGNIN_REQUESTS_PER_HOUR = env_int("SIGNIN_REQUESTS_PER_HOUR", 5)
+
+# --- Abandoned gifts (donations.abandoned) ------------------------------------------------
+# A one-time gift still unpaid this long after it was started is cancelled at Stripe.
+ABANDONED_GIFT_HOURS = env_int("ABANDONED_GIFT_HOURS", 24)
+CELERY_BEAT_SCHEDULE["donations-cancel-abandoned-gifts"] = {
+    "task": "donations.abandoned.cancel_abandoned_gifts",
+    "schedule": 3600.0,
+}

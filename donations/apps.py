@@ -9,4 +9,5 @@ class DonationsConfig(AppConfig):
         # memberships: registers its listener on donations.hooks (memberships follow giving).
         # page: connects the signals that rebuild the cached donation page when presets change.
         # ratelimit: counts declines heard from Stripe (donations.hooks) toward card-testing limits.
-        from donations import memberships, page, ratelimit  # noqa: F401
+        # abandoned: its hourly task (Celery finds tasks only in tasks.py by itself).
+        from donations import abandoned, memberships, page, ratelimit  # noqa: F401
