@@ -160,25 +160,31 @@ def _announce_status_change(donation: Donation, before: Donation | None) -> None
         )
 
 
+def _find_row(model, *, public_id: uuid.UUID | None, label: str, **stripe_ids: str):
+    """Our row by the UUID we put in Stripe's metadata, else by the Stripe ids it stores,
+    in that order; None when nothing names one of ours. A UUID of ours that finds no row
+    means the row is still being written (the checkout commits it first): retry later."""
+    lookups = [{"public_id": public_id}] if public_id is not None else []
+    lookups += [{field: value} for field, value in stripe_ids.items() if value]
+    for lookup in lookups:
+        found = model.objects.filter(**lookup).first()
+        if found is not None:
+            return found
+    if public_id is not None:
+        raise RowNotYetWritten(f"{label} {public_id} is not written yet")
+    return None
+
+
 def _find_donation(
     obj: Mapping, *, payment_intent_id: str = "", charge_id: str = ""
 ) -> Donation | None:
-    public_id = _metadata_uuid(obj, "donation_id")
-    if public_id is not None:
-        found = Donation.objects.filter(public_id=public_id).first()
-        if found is not None:
-            return found
-    if payment_intent_id:
-        found = Donation.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
-        if found is not None:
-            return found
-    if charge_id:
-        found = Donation.objects.filter(stripe_charge_id=charge_id).first()
-        if found is not None:
-            return found
-    if public_id is not None:
-        raise RowNotYetWritten(f"donation {public_id} is not written yet")
-    return None
+    return _find_row(
+        Donation,
+        public_id=_metadata_uuid(obj, "donation_id"),
+        label="donation",
+        stripe_payment_intent_id=payment_intent_id,
+        stripe_charge_id=charge_id,
+    )
 
 
 def _target_status(payment_intent: Mapping) -> str | None:
@@ -418,17 +424,12 @@ _SUBSCRIPTION_STATUS = {
 def _find_recurring(
     *, public_id: uuid.UUID | None, subscription_id: str
 ) -> RecurringDonation | None:
-    if public_id is not None:
-        found = RecurringDonation.objects.filter(public_id=public_id).first()
-        if found is not None:
-            return found
-    if subscription_id:
-        found = RecurringDonation.objects.filter(stripe_subscription_id=subscription_id).first()
-        if found is not None:
-            return found
-    if public_id is not None:
-        raise RowNotYetWritten(f"recurring donation {public_id} is not written yet")
-    return None
+    return _find_row(
+        RecurringDonation,
+        public_id=public_id,
+        label="recurring donation",
+        stripe_subscription_id=subscription_id,
+    )
 
 
 def _period_end(subscription: Mapping) -> datetime | None:
