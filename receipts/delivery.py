@@ -15,7 +15,7 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -54,15 +54,43 @@ def pdf_bytes(receipt: Receipt, *, copy: bool = False) -> bytes:
 
 def render_receipt(*, receipt_id: int) -> list[int]:
     """Render and store the PDF if it is missing; return the ids of emails now ready to send."""
-    receipt = Receipt.objects.get(pk=receipt_id)
+    receipt, _ = _render(receipt_id)
+    return list(
+        receipt.emails.filter(status=ReceiptEmail.Status.PENDING).values_list("pk", flat=True)
+    )
+
+
+def render_and_send(*, receipt_id: int) -> list[int]:
+    """Render as render_receipt does, then send the emails now ready, in this process.
+
+    This saves, per receipt, a task run, a re-read of the PDF from storage and of each
+    email row, and a statement (the pending emails are claimed with one UPDATE ...
+    RETURNING instead of a SELECT then a claim). Each email keeps its own state: the
+    claim is the same one the email task takes, and the send is the same code. Returns
+    the ids of emails that failed, for their own task (and its retries) to take over.
+    """
+    receipt, content = _render(receipt_id)
+    failed = []
+    for email in _claim_pending(receipt):
+        try:
+            _send_claimed(email, content=content)
+        except Exception:
+            log.warning("receipt %s: email %s failed; its task retries", receipt.number, email.pk)
+            failed.append(email.pk)
+    return failed
+
+
+def _render(receipt_id: int) -> tuple[Receipt, bytes | None]:
+    """(the receipt with its supporter, the PDF's bytes if it was rendered here)."""
+    receipt = Receipt.objects.select_related("supporter").get(pk=receipt_id)
+    content = None
     if not receipt.pdf:
         if not receipt.snapshot_is_intact():
             raise TamperedSnapshot(f"receipt {receipt.number}: snapshot does not match its sha256")
         content = render_pdf(receipt.snapshot)
-        store_pdf(receipt, content)
-    return list(
-        receipt.emails.filter(status=ReceiptEmail.Status.PENDING).values_list("pk", flat=True)
-    )
+        if not store_pdf(receipt, content):
+            receipt.refresh_from_db(fields=["pdf"])  # keep the name of the render that won
+    return receipt, content
 
 
 def store_pdf(receipt: Receipt, content: bytes) -> bool:
@@ -77,7 +105,9 @@ def store_pdf(receipt: Receipt, content: bytes) -> bool:
             default=F("delivery_status"),
         ),
     )
-    if not won:  # another render finished first; keep its file
+    if won:
+        receipt.pdf.name = name
+    else:  # another render finished first; keep its file
         default_storage.delete(name)
     return bool(won)
 
@@ -103,12 +133,47 @@ def needs_render(email: ReceiptEmail) -> bool:
     return email.kind in PRIMARY_KINDS and not email.receipt.pdf
 
 
+def _claim_pending(receipt: Receipt) -> list[ReceiptEmail]:
+    """Claim every pending email of `receipt` in one statement; return the rows claimed.
+
+    UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35) both claims and reads the rows, so
+    of two workers racing, each row goes to one. The ORM's update() returns only a count.
+    """
+    connection = connections[router.db_for_write(ReceiptEmail)]
+    table = connection.ops.quote_name(ReceiptEmail._meta.db_table)
+    column = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column('status')} = %s, {column('claimed_at')} = %s,"
+            f" {column('attempts')} = {column('attempts')} + 1"
+            f" WHERE {column('receipt_id')} = %s AND {column('status')} = %s"
+            f" RETURNING {column('id')}, {column('kind')}, {column('to')}",
+            [
+                ReceiptEmail.Status.SENDING,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                receipt.pk,
+                ReceiptEmail.Status.PENDING,
+            ],
+        )
+        rows = cursor.fetchall()
+    return [
+        ReceiptEmail(pk=pk, receipt=receipt, kind=kind, to=to, status=ReceiptEmail.Status.SENDING)
+        for pk, kind, to in rows
+    ]
+
+
 def send_receipt_email(*, email_id: int) -> str:
     """Send one claimed email. Returns "sent", "skipped" (not claimable) or "needs_render"."""
     if not claim_email(email_id):
         return "skipped"
     email = ReceiptEmail.objects.select_related("receipt__supporter").get(pk=email_id)
-    receipt = email.receipt
+    return _send_claimed(email)
+
+
+def _send_claimed(email: ReceiptEmail, *, content: bytes | None = None) -> str:
+    """Send an email this worker has claimed; `content` is the stored PDF's bytes when the
+    caller has them at hand (saves reading the file back)."""
+    email_id, receipt = email.pk, email.receipt
     if needs_render(email):
         # Rendering is its own step; hand the claim back and let the render enqueue us.
         ReceiptEmail.objects.filter(pk=email_id, status=ReceiptEmail.Status.SENDING).update(
@@ -116,7 +181,7 @@ def send_receipt_email(*, email_id: int) -> str:
         )
         return "needs_render"
     try:
-        name, context, attachments = _message(email, receipt)
+        name, context, attachments = _message(email, receipt, content=content)
         send_email(name, to=[email.to], context=context, attachments=attachments)
     except Exception as error:
         ReceiptEmail.objects.filter(pk=email_id).update(
@@ -244,7 +309,11 @@ def _context(receipt: Receipt) -> dict:
     }
 
 
-def _message(email: ReceiptEmail, receipt: Receipt) -> tuple[str, dict, list[Attachment]]:
+def _message(
+    email: ReceiptEmail, receipt: Receipt, *, content: bytes | None = None
+) -> tuple[str, dict, list[Attachment]]:
+    """The template name, context and attachments; `content` is the stored PDF's bytes
+    when the caller has them (a copy is always rendered afresh, marked as a copy)."""
     context = _context(receipt)
     if email.kind == ReceiptEmail.Kind.VOIDED:
         replacement = (
@@ -258,7 +327,7 @@ def _message(email: ReceiptEmail, receipt: Receipt) -> tuple[str, dict, list[Att
         return "receipt_void", context, []
     if email.kind == ReceiptEmail.Kind.COPY:
         content = pdf_bytes(receipt, copy=True)
-    else:
+    elif content is None:
         with receipt.pdf.open("rb") as stored:
             content = stored.read()
     attachment = Attachment(receipt.pdf_filename(), content, "application/pdf")

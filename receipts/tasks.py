@@ -50,7 +50,11 @@ def close_dispute(donation_id: int, won: bool) -> None:
     max_retries=5,
 )
 def render_receipt(receipt_id: int) -> None:
-    for email_id in delivery.render_receipt(receipt_id=receipt_id):
+    # The ready emails are sent here rather than through one more task each: that saves
+    # a task run and reading the PDF and the email row back. Each email keeps its own
+    # claim and state; one that fails is handed to its own task (its retries unchanged,
+    # and the sweep behind it).
+    for email_id in delivery.render_and_send(receipt_id=receipt_id):
         send_receipt_email.delay(email_id)
 
 

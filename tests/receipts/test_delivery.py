@@ -93,6 +93,30 @@ def test_a_failed_send_is_recorded_and_retried(unsent, outbox, monkeypatch):
     assert unsent.delivery_status == Receipt.Delivery.SENT and len(outbox) == 1
 
 
+def test_the_render_task_sends_the_email_itself_and_hands_a_failure_to_its_task(
+    unsent, outbox, monkeypatch
+):
+    email = ReceiptEmail.objects.get()
+    handed_over = []
+    monkeypatch.setattr(tasks.send_receipt_email, "delay", handed_over.append)
+
+    def smtp_down(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP server refused the connection")
+
+    monkeypatch.setattr(delivery, "send_email", smtp_down)
+    tasks.render_receipt(unsent.pk)  # the render is kept; the email's failure is its own
+
+    email.refresh_from_db()
+    unsent.refresh_from_db()
+    assert unsent.pdf and handed_over == [email.pk]
+    assert (email.status, email.attempts) == ("failed", 1)
+    monkeypatch.undo()
+    tasks.send_receipt_email(email.pk)  # what the handed-over task does
+    email.refresh_from_db()
+    assert (email.status, email.attempts, len(outbox)) == ("sent", 2, 1)
+    assert attached_pdf(outbox[0])
+
+
 def test_a_send_claimed_by_a_worker_that_died_is_taken_again_later(unsent, outbox):
     delivery.render_receipt(receipt_id=unsent.pk)
     email = ReceiptEmail.objects.get()
