@@ -17,6 +17,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from donations.models import AuditEntry, Donation, TransitionNotAllowed
@@ -239,8 +240,12 @@ def _issue(
     replaces: Receipt | None = None,
     status: str = Receipt.Status.ISSUED,
     email_kind: str = ReceiptEmail.Kind.ISSUED,
+    problem_open: bool = True,
 ) -> Receipt | None:
-    """Decide, number, snapshot and write one gift receipt (donation already locked)."""
+    """Decide, number, snapshot and write one gift receipt (donation already locked).
+
+    problem_open=False: the caller has checked, under the lock, that no problem is open
+    for the gift, so there is none to resolve."""
     jurisdiction = settings.ORG_JURISDICTION
     facts, _ = gift_facts(donation, amount=amount, jurisdiction=jurisdiction)
     decision = rule_set(jurisdiction).decide(facts)
@@ -290,7 +295,8 @@ def _issue(
         snapshot=snapshot,
         snapshot_sha256=Receipt.hash_snapshot(snapshot),
     )
-    resolve_problems(donation=donation)
+    if problem_open:
+        resolve_problems(donation=donation)
     _queue_render(receipt)
     if status == Receipt.Status.ISSUED:
         queue_email(receipt, email_kind)
@@ -317,21 +323,30 @@ def issue_gift_receipt(*, donation_id: int) -> Receipt | None:
     """
     with transaction.atomic():
         donation = _locked_donation(donation_id)
-        # One query for both questions: is there a live receipt, and was there ever one.
-        existing = list(
-            Receipt.objects.select_related("supporter").filter(
-                donation=donation, kind=Receipt.Kind.GIFT
+        # Asked only once the lock is held (a new statement sees what the issuer we
+        # waited for committed; a subquery in the locking SELECT would not): did the gift
+        # ever have a receipt, and is a problem open? One small query for the usual
+        # first issue, instead of reading receipts and resolving problems that are not there.
+        had_receipt, problem_open = (
+            Donation.objects.filter(pk=donation.pk)
+            .annotate(
+                had_receipt=Exists(
+                    Receipt.objects.filter(donation=OuterRef("pk"), kind=Receipt.Kind.GIFT)
+                ),
+                problem_open=Exists(
+                    ReceiptProblem.objects.filter(donation=OuterRef("pk"), resolved_at__isnull=True)
+                ),
             )
+            .values_list("had_receipt", "problem_open")
+            .get()
         )
-        live = next((r for r in existing if r.status in LIVE), None)
-        if live is not None:
-            return live
-        if existing:
-            return None
+        if had_receipt:
+            # The live one if any; a gift whose receipt was voided gets no new one here.
+            return _live_receipt(donation)
         if donation.status not in RECEIPTABLE or donation.net_amount <= 0:
             # Pending, failed or disputed: a later fact (succeeded, dispute won) issues it.
             return None
-        return _issue(donation, amount=donation.net_amount)
+        return _issue(donation, amount=donation.net_amount, problem_open=problem_open)
 
 
 def apply_refund(*, donation_id: int) -> Receipt | None:
