@@ -6,18 +6,18 @@ from functools import wraps
 import stripe
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from account.forms import AmountForm, SignInRequestForm
+from account.forms import SignInRequestForm
 from config.emails import send_email
 from donations import recurring as recurring_services
 from donations.fees import format_amount
+from donations.forms import RecurringAmountForm
 from donations.models import RecurringDonation
-from donations.ratelimit import client_ip
+from donations.ratelimit import bump, client_ip
 from members import signin
 from members.models import Newsletter, NewsletterSubscription, Supporter
 from members.services import newsletter_subscribe, newsletter_unsubscribe
@@ -40,14 +40,8 @@ def donor_required(view):
 
 def _over_limit(*keys: str) -> bool:
     """Count one request against each key; True when any is past the hourly limit."""
-    over = False
-    for key in keys:
-        cache.add(key, 0, timeout=3600)
-        try:
-            over |= cache.incr(key) > settings.SIGNIN_REQUESTS_PER_HOUR
-        except ValueError:  # expired in between: a fresh window
-            cache.add(key, 1, timeout=3600)
-    return over
+    counts = [bump(key, window_seconds=3600) for key in keys]
+    return max(counts) > settings.SIGNIN_REQUESTS_PER_HOUR
 
 
 @never_cache
@@ -126,7 +120,7 @@ def recurring_action(
     recurring = get_object_or_404(RecurringDonation, public_id=public_id, supporter=supporter)
     try:
         if action == "amount":
-            form = AmountForm(request.POST)
+            form = RecurringAmountForm(request.POST)
             if not form.is_valid():
                 messages.error(request, " ".join(form.errors.get("amount", ["Enter an amount."])))
                 return redirect("account:home")

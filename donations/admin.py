@@ -1,13 +1,13 @@
 from decimal import Decimal
 
 import stripe
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from donations.forms import RecurringAmountForm
 from donations.models import (
     AuditEntry,
     Donation,
@@ -105,12 +105,12 @@ class RecurringDonationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, recurring):
             raise PermissionDenied
         current = Decimal(recurring.amount) / 100
-        form = ChangeAmountForm(request.POST or None, initial={"amount": current})
+        form = RecurringAmountForm(request.POST or None, initial={"amount": current})
         if request.method == "POST" and form.is_valid():
             try:
                 recurring_change_amount(
                     recurring=recurring,
-                    amount=form.cleaned_data["amount_minor"],
+                    amount=form.amount_minor,
                     actor=request.user,
                     reason=form.cleaned_data["reason"],
                 )
@@ -157,17 +157,6 @@ class RecurringDonationAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel now", permissions=["change"])
     def cancel_now(self, request, queryset):
         self._act(request, queryset, recurring_cancel, "cancelled", at_period_end=False)
-
-
-class ChangeAmountForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("1.00"), max_digits=9, decimal_places=2)
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-    def clean(self):
-        data = super().clean()
-        if "amount" in data:
-            data["amount_minor"] = int(data["amount"] * 100)  # exact: Decimal, 2 places
-        return data
 
 
 def _refusal(error: Exception) -> str:

@@ -7,6 +7,7 @@ once and cached, see donations.page); this form is what the server believes.
 import re
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -219,3 +220,16 @@ class DonationForm(forms.Form):
             campaign=clean_code(data["campaign"]),
             donation_id=data["donation_id"],
         )
+
+
+class RecurringAmountForm(forms.Form):
+    """A new amount for a recurring gift, as staff (admin) and donors (account) enter it."""
+
+    amount = forms.DecimalField(
+        min_value=Decimal("1.00"), max_digits=9, decimal_places=2, label="New amount"
+    )
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @property
+    def amount_minor(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)  # exact: a Decimal with 2 places

@@ -49,14 +49,17 @@ def _count(key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _bump(key: str) -> int:
-    # add() only sets a missing key, so the window starts at the first count and the
-    # increment that follows is atomic on Redis (and good enough on the file cache).
-    cache.add(key, 0, timeout=settings.DONATION_LIMIT_WINDOW_SECONDS)
+def bump(key: str, *, window_seconds: int | None = None) -> int:
+    """Count one more in a fixed window opened by the first count; returns the count.
+
+    add() only sets a missing key, so the window starts at the first count and the
+    increment that follows is atomic on Redis (and good enough on the file cache)."""
+    window = window_seconds or settings.DONATION_LIMIT_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)
     try:
         return cache.incr(key)
     except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=settings.DONATION_LIMIT_WINDOW_SECONDS)
+        cache.add(key, 1, timeout=window)
         return 1
 
 
@@ -92,7 +95,7 @@ def passes_challenge(request: HttpRequest) -> bool:
 
 def record_start(*, ip: str) -> None:
     """A new gift was started (a PaymentIntent or subscription is about to be made)."""
-    _bump(_key("start-ip", ip))
+    bump(_key("start-ip", ip))
 
 
 def record_decline(*, ip: str, email: str, attempt: str) -> bool:
@@ -104,8 +107,8 @@ def record_decline(*, ip: str, email: str, attempt: str) -> bool:
         _key("decline-seen", attempt), 1, timeout=settings.DONATION_LIMIT_WINDOW_SECONDS
     ):
         return False
-    ip_count = _bump(_key("decline-ip", ip))
-    email_count = _bump(_key("decline-email", email)) if email else 0
+    ip_count = bump(_key("decline-ip", ip))
+    email_count = bump(_key("decline-email", email)) if email else 0
     if max(ip_count, email_count) >= settings.DONATION_DECLINE_LIMIT:
         log.warning(
             "donation attempts paused after %s declines (ip %s)", max(ip_count, email_count), ip
