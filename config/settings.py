@@ -266,8 +266,32 @@ DONATION_START_LIMIT = env_int("DONATION_START_LIMIT", 30)
 DONATION_LIMIT_WINDOW_SECONDS = env_int("DONATION_LIMIT_WINDOW_SECONDS", 3600)
 # A CAPTCHA hook: a dotted path to `check(request) -> bool`, asked once an IP or email has
 # this many declines. Empty: no challenge (the hard limit above still holds).
+# The shipped adapter is "donations.turnstile.passes" (Cloudflare Turnstile), with the
+# TURNSTILE_* settings below.
 DONATION_CHALLENGE_HOOK = env_str("DONATION_CHALLENGE_HOOK")
 DONATION_CHALLENGE_AFTER = env_int("DONATION_CHALLENGE_AFTER", 3)
+TURNSTILE_SITE_KEY = env_str("TURNSTILE_SITE_KEY")
+TURNSTILE_SECRET_KEY = env_str("TURNSTILE_SECRET_KEY")
+TURNSTILE_VERIFY_URL = env_str(
+    "TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+)
+TURNSTILE_SCRIPT_URL = env_str(
+    "TURNSTILE_SCRIPT_URL", "https://challenges.cloudflare.com/turnstile/v0/api.js"
+)
+TURNSTILE_TIMEOUT_SECONDS = env_int("TURNSTILE_TIMEOUT_SECONDS", 5)
+if (
+    not DEBUG
+    and DONATION_CHALLENGE_HOOK == "donations.turnstile.passes"
+    and not (TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY)
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DONATION_CHALLENGE_HOOK names Turnstile: set TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY."
+    )
+# A newsletter ticked on the form for an address the request cannot prove is its own is
+# confirmed by an emailed link (double opt-in), valid this long.
+NEWSLETTER_CONFIRM_MAX_AGE_SECONDS = env_int("NEWSLETTER_CONFIRM_MAX_AGE_SECONDS", 7 * 86400)
 # Behind N trusted proxies the client's address is the Nth entry from the right of
 # X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

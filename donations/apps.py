@@ -8,6 +8,5 @@ class DonationsConfig(AppConfig):
     def ready(self) -> None:
         # memberships: registers its listener on donations.hooks (memberships follow giving).
         # page: connects the signals that rebuild the cached donation page when presets change.
-        # ratelimit: counts declines heard from Stripe (donations.hooks) toward card-testing limits.
         # abandoned: its hourly task (Celery finds tasks only in tasks.py by itself).
-        from donations import abandoned, memberships, page, ratelimit  # noqa: F401
+        from donations import abandoned, memberships, page  # noqa: F401

@@ -22,11 +22,11 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from donations import gateway, ratelimit, reconcile
+from donations import card_testing, gateway, ratelimit, reconcile
 from donations.forms import GiftRequest
 from donations.models import Donation, RecurringDonation
 from members.models import Newsletter, Supporter
-from members.services import newsletter_subscribe
+from members.services import newsletter_request_confirmation, newsletter_subscribe
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,13 @@ class GiftRefused(Exception):
         self.message = message
 
 
+class TooManyStarts(Exception):
+    """This IP has started as many gifts as the window allows; nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(ratelimit.Verdict(allowed=False).message)
+
+
 class AlreadyGiven(Exception):
     """The page asked to retry a gift that has already succeeded."""
 
@@ -90,39 +97,44 @@ def _by_email(email: str):
 
 def find_or_create_supporter(
     *, email: str, first_name: str, last_name: str, address: dict[str, str]
-) -> Supporter:
-    """The supporter with this email (matched without regard to case), created if new.
+) -> tuple[Supporter, bool]:
+    """The supporter with this email (matched without regard to case), or a new one made
+    from what was typed; returns (supporter, created).
 
-    Names and address are updated to what the donor typed now: the person paying supplies
-    the details their receipt will carry."""
-    details = {"first_name": first_name, "last_name": last_name, **address}
+    An existing supporter is never changed here: anyone can type anyone's email on the
+    public form, so what they typed goes on the gift (Donation.donor_*), and the profile
+    changes only from the signed-in account or by staff."""
     supporter = _by_email(email).first()
-    if supporter is None:
-        try:
-            with transaction.atomic():
-                return Supporter.objects.create(email=email, **details)
-        except IntegrityError:
-            # A second request for the same new email won the race; use its row.
-            supporter = _by_email(email).get()
-    changed = {
-        name: value
-        for name, value in details.items()
-        if value and getattr(supporter, name) != value
-    }
-    if changed:
-        Supporter.objects.filter(pk=supporter.pk).update(**changed)
-        for name, value in changed.items():
-            setattr(supporter, name, value)
-    return supporter
+    if supporter is not None:
+        return supporter, False
+    try:
+        with transaction.atomic():
+            created = Supporter.objects.create(
+                email=email, first_name=first_name, last_name=last_name, **address
+            )
+        return created, True
+    except IntegrityError:
+        # A second request for the same new email won the race; use its row, unchanged.
+        return _by_email(email).get(), False
 
 
-def record_newsletter_consent(*, supporter: Supporter, slugs: list[str], ip: str | None) -> None:
-    """Subscribe the supporter to the lists they ticked, with the consent record (where,
-    when, from which address). A list they already receive is left as it is."""
+def record_newsletter_consent(
+    *, supporter: Supporter, slugs: list[str], ip: str | None, proven: bool
+) -> None:
+    """The lists the donor ticked. `proven`: this request is known to come from the
+    address's owner (they are signed in as this supporter, or the supporter was made by
+    this very request). Then consent is recorded at once, as before; otherwise each list
+    they do not already receive waits for a confirmation emailed to the address (double
+    opt-in), so a stranger can neither undo an unsubscribe nor sign someone up."""
     for newsletter in Newsletter.objects.filter(slug__in=slugs, offered_on_form=True):
-        newsletter_subscribe(
-            supporter=supporter, newsletter=newsletter, source=CONSENT_SOURCE, ip=ip
-        )
+        if proven:
+            newsletter_subscribe(
+                supporter=supporter, newsletter=newsletter, source=CONSENT_SOURCE, ip=ip
+            )
+        else:
+            newsletter_request_confirmation(
+                supporter=supporter, newsletter=newsletter, source=CONSENT_SOURCE, ip=ip
+            )
 
 
 # --- The pending gift -----------------------------------------------------------------
@@ -161,6 +173,9 @@ def _write_pending(*, gift: GiftRequest, supporter: Supporter) -> Donation:
         source=gift.source,
         dedication_kind=gift.dedication_kind,
         dedication_name=gift.dedication_name,
+        donor_first_name=gift.first_name,
+        donor_last_name=gift.last_name,
+        **{f"donor_{name}": value for name, value in gift.address.items()},
     )
 
 
@@ -195,7 +210,8 @@ def _retryable(gift: GiftRequest) -> Donation | None:
 # --- Stripe -----------------------------------------------------------------------------
 
 
-def _customer_id(supporter: Supporter, *, fresh_key: str = "") -> str:
+def _saved_customer_id(supporter: Supporter, *, fresh_key: str = "") -> str:
+    """The supporter's own Stripe customer (made and saved on first use)."""
     if supporter.stripe_customer_id and not fresh_key:
         return supporter.stripe_customer_id
     customer = gateway.create_customer(
@@ -208,14 +224,41 @@ def _customer_id(supporter: Supporter, *, fresh_key: str = "") -> str:
     return customer.id
 
 
+def _gift_customer_id(donation: Donation, *, fresh_key: str = "") -> str:
+    """A Stripe customer of this gift's own, named as the donor typed, saved nowhere: an
+    unproven gift must not join the supporter's customer (their payment history, their
+    saved cards, what a billing portal would show them)."""
+    customer = gateway.create_customer(
+        email=donation.supporter.email,
+        name=donation.typed_name or donation.supporter.full_name,
+        idempotency_key=f"pledge-gift-customer-{donation.public_id}{fresh_key}",
+    )
+    return customer.id
+
+
+def _customer_id(donation: Donation, *, proven: bool, fresh_key: str = "") -> str:
+    """The customer this gift pays under. The supporter's own only when the request is
+    proven to come from them (signed in, or the supporter is new with this gift); else
+    one of the gift's own, so a stranger who types someone's email cannot attach their
+    payment to that person's Stripe history. Kept on the gift, so a retry (after a lost
+    answer) repeats exactly the request it made before."""
+    if donation.stripe_customer_id and not fresh_key:
+        return donation.stripe_customer_id
+    if proven:
+        customer_id = _saved_customer_id(donation.supporter, fresh_key=fresh_key)
+    else:
+        customer_id = _gift_customer_id(donation, fresh_key=fresh_key)
+    Donation.objects.filter(pk=donation.pk).update(stripe_customer_id=customer_id)
+    donation.stripe_customer_id = customer_id
+    return customer_id
+
+
 def _description(gift_frequency: str) -> str:
     kind = {"one_time": "Gift", "monthly": "Monthly gift", "annual": "Annual gift"}[gift_frequency]
     return f"{kind} to {settings.ORG_NAME}"
 
 
 def _start_payment_intent(donation: Donation, customer_id: str) -> str:
-    if donation.stripe_payment_intent_id:
-        return gateway.retrieve_payment_intent(donation.stripe_payment_intent_id).client_secret
     intent = gateway.create_payment_intent(
         amount=donation.amount,
         currency=donation.currency,
@@ -242,8 +285,6 @@ def _first_payment_intent_id(invoice: dict[str, Any], client_secret: str) -> str
 
 
 def _start_subscription(donation: Donation, customer_id: str) -> str:
-    if donation.stripe_payment_intent_id:
-        return gateway.retrieve_payment_intent(donation.stripe_payment_intent_id).client_secret
     recurring = donation.recurring
     subscription = reconcile.plain(
         gateway.create_subscription(
@@ -288,47 +329,56 @@ def _mark_unreachable(donation: Donation, error: Exception) -> None:
     )
 
 
-def _talk_to_stripe(donation: Donation) -> str:
-    supporter = donation.supporter
+def _talk_to_stripe(donation: Donation, *, proven: bool) -> str:
+    if donation.stripe_payment_intent_id:
+        # A retry of a declined gift: a new card on the same intent, no new customer.
+        return gateway.retrieve_payment_intent(donation.stripe_payment_intent_id).client_secret
     start = (
         _start_payment_intent
         if donation.frequency == Donation.Frequency.ONE_TIME
         else _start_subscription
     )
     try:
-        return start(donation, _customer_id(supporter))
+        return start(donation, _customer_id(donation, proven=proven))
     except stripe.InvalidRequestError as error:
         if error.code == "resource_missing" and error.param == "customer":
             # The customer was deleted in Stripe's dashboard: make the donor a new one.
-            customer_id = _customer_id(supporter, fresh_key=f"-{donation.public_id}")
+            customer_id = _customer_id(donation, proven=proven, fresh_key=f"-{donation.public_id}")
             return start(donation, customer_id)
         raise
 
 
-def start_gift(*, gift: GiftRequest, ip: str | None) -> StartedGift:
+def start_gift(
+    *, gift: GiftRequest, ip: str | None, signed_in: Supporter | None = None
+) -> StartedGift:
     """Write (or reuse) the pending gift, then ask Stripe for what the browser confirms.
 
-    Raises StripeUnavailable (the donation is kept, marked), GiftRefused (a field Stripe
-    would not take) or AlreadyGiven."""
+    `signed_in` is the supporter whose account this browser is signed in to, if any: it
+    proves the email is theirs. Raises TooManyStarts (nothing written), StripeUnavailable
+    (the donation is kept, marked), GiftRefused (a field Stripe would not take) or
+    AlreadyGiven."""
     donation = _retryable(gift)
     reused = donation is not None
+    if ip and not reused and not ratelimit.claim_start(ip=ip):
+        raise TooManyStarts()
     with transaction.atomic():
-        supporter = find_or_create_supporter(
+        supporter, created = find_or_create_supporter(
             email=gift.email,
             first_name=gift.first_name,
             last_name=gift.last_name,
             address=gift.address,
         )
-        record_newsletter_consent(supporter=supporter, slugs=gift.newsletter_slugs, ip=ip)
+        proven = created or (signed_in is not None and signed_in.pk == supporter.pk)
+        record_newsletter_consent(
+            supporter=supporter, slugs=gift.newsletter_slugs, ip=ip, proven=proven
+        )
         if donation is None:
             donation = _write_pending(gift=gift, supporter=supporter)
     donation.supporter = supporter
     if ip:
-        ratelimit.remember_ip(donation_pk=donation.pk, ip=ip)
-        if not reused:
-            ratelimit.record_start(ip=ip)
+        ratelimit.remember_gift(donation_pk=donation.pk, ip=ip, reused=reused)
     try:
-        client_secret = _talk_to_stripe(donation)
+        client_secret = _talk_to_stripe(donation, proven=proven)
     except _TRANSIENT as error:
         _mark_unreachable(donation, error)
         raise StripeUnavailable(donation) from error
@@ -354,18 +404,6 @@ def start_gift(*, gift: GiftRequest, ip: str | None) -> StartedGift:
 # --- After the browser confirms --------------------------------------------------------
 
 
-def _attempt_key(payment_intent: dict[str, Any]) -> str:
-    error = payment_intent.get("last_payment_error") or {}
-    charge = reconcile.stripe_id(error.get("charge")) or reconcile.stripe_id(
-        payment_intent.get("latest_charge")
-    )
-    return ratelimit.attempt_key(
-        payment_intent_id=str(payment_intent.get("id")),
-        charge_id=charge,
-        fallback=str(error.get("decline_code") or error.get("code") or ""),
-    )
-
-
 def refresh_from_stripe(*, donation: Donation, ip: str | None) -> tuple[Donation, dict[str, Any]]:
     """Ask Stripe how the donation's payment went and apply it (the thank-you page, and
     the page's report of a decline). A declined card counts toward the card-testing limits.
@@ -383,10 +421,9 @@ def refresh_from_stripe(*, donation: Donation, ip: str | None) -> tuple[Donation
             reconcile.sync_subscription(
                 subscription=gateway.retrieve_subscription(recurring.stripe_subscription_id)
             )
-    error = payment_intent.get("last_payment_error") or {}
-    if ip and error.get("type") == "card_error":
-        ratelimit.record_decline(
-            ip=ip, email=donation.supporter.email, attempt=_attempt_key(payment_intent)
+    if ip and card_testing.is_card_decline(payment_intent):
+        card_testing.count_attempt(
+            donation=donation, payment_intent=payment_intent, ip_digest=ratelimit.digest(ip)
         )
     return donation, payment_intent
 

@@ -8,7 +8,7 @@ repeats and reorders deliveries. A type missing from HANDLERS is stored and igno
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from donations import gateway, ledger, reconcile
+from donations import card_testing, gateway, ledger, reconcile
 from donations.models import Donation
 
 Event = Mapping[str, Any]
@@ -40,6 +40,16 @@ def payment_intent_changed(event: Event) -> None:
         not in {Donation.Status.PENDING, Donation.Status.PROCESSING, Donation.Status.FAILED}
     ):
         ledger.record_charge(charge_id=charge_id, donation=donation)
+
+
+def payment_intent_failed(event: Event) -> None:
+    """A declined attempt: the gift follows its PaymentIntent, and the attempt counts
+    toward the card-testing limits even when the gift was already failed."""
+    payment_intent_changed(event)
+    event_id = event.get("id")
+    card_testing.count_webhook_decline(
+        payment_intent=_object(event), event_id=event_id if isinstance(event_id, str) else ""
+    )
 
 
 def invoice_paid(event: Event) -> None:
@@ -91,7 +101,7 @@ def payout_paid(event: Event) -> None:
 
 HANDLERS: dict[str, Callable[[Event], None]] = {
     "payment_intent.succeeded": payment_intent_changed,
-    "payment_intent.payment_failed": payment_intent_changed,
+    "payment_intent.payment_failed": payment_intent_failed,
     "payment_intent.canceled": payment_intent_changed,
     "payment_intent.processing": payment_intent_changed,
     # invoice.payment_succeeded duplicates invoice.paid; one of them is enough.

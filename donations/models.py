@@ -5,12 +5,22 @@ one of our rows is unique, so a repeated webhook or retried task cannot make a t
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from members.models import Supporter
+from members.models import Supporter, postal_address_lines
+
+
+@dataclass(frozen=True)
+class PrintedDonor:
+    """The donor as one gift's receipt names them."""
+
+    name: str
+    address_lines: list[str]
+    postal_code: str
 
 
 class TransitionNotAllowed(Exception):
@@ -78,6 +88,9 @@ class Donation(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_invoice_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The Stripe customer this gift's payment was made under: the supporter's own only
+    # when the gift came from its proven owner (see donations.checkout, _customer_id).
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
 
     campaign = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=100, blank=True)
@@ -85,6 +98,18 @@ class Donation(models.Model):
         max_length=20, blank=True, choices=[("honour", "in honour of"), ("memory", "in memory of")]
     )
     dedication_name = models.CharField(max_length=200, blank=True)
+    # The name and address typed with this gift, printed on its receipt. A gift never
+    # rewrites its supporter's profile (anyone can type anyone's email on the public form),
+    # so what this donor typed lives here. Empty on gifts from before these fields and on
+    # renewals: see printed_donor().
+    donor_first_name = models.CharField(max_length=100, blank=True)
+    donor_last_name = models.CharField(max_length=100, blank=True)
+    donor_address_line1 = models.CharField(max_length=200, blank=True)
+    donor_address_line2 = models.CharField(max_length=200, blank=True)
+    donor_city = models.CharField(max_length=100, blank=True)
+    donor_region = models.CharField(max_length=100, blank=True)
+    donor_postal_code = models.CharField(max_length=20, blank=True)
+    donor_country = models.CharField(max_length=2, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     succeeded_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -105,6 +130,47 @@ class Donation(models.Model):
 
     def can_become(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    @property
+    def typed_name(self) -> str:
+        return " ".join(p for p in (self.donor_first_name, self.donor_last_name) if p)
+
+    def _typed_address(self) -> list[str]:
+        return [
+            self.donor_address_line1,
+            self.donor_address_line2,
+            self.donor_city,
+            self.donor_region,
+            self.donor_postal_code,
+            self.donor_country,
+        ]
+
+    def _details_source(self) -> "Donation":
+        """The gift whose typed details stand for this one: itself, or for a renewal
+        (which nobody typed anything for) the first payment of its recurring gift."""
+        if self.typed_name or any(self._typed_address()) or not self.recurring_id:
+            return self
+        first = (
+            Donation.objects.filter(recurring_id=self.recurring_id)
+            .exclude(donor_first_name="", donor_last_name="")
+            .order_by("created_at", "pk")
+            .first()
+        )
+        return first or self
+
+    def printed_donor(self) -> PrintedDonor:
+        """The name and address a receipt for this gift prints: what was typed with it,
+        else (gifts from before these fields) the supporter's profile. Name and address
+        fall back separately, so a gift typed without an address keeps the profile's."""
+        source = self._details_source()
+        supporter = self.supporter
+        name = source.typed_name or supporter.full_name
+        if any(source._typed_address()):
+            lines = postal_address_lines(*source._typed_address())
+            postal_code = source.donor_postal_code
+        else:
+            lines, postal_code = supporter.postal_address_lines, supporter.postal_code
+        return PrintedDonor(name=name, address_lines=lines, postal_code=postal_code)
 
 
 class RecurringDonation(models.Model):

@@ -2,6 +2,7 @@
 
 import logging
 
+import stripe
 from celery import shared_task
 from django.conf import settings
 
@@ -89,3 +90,15 @@ def sweep_stripe_inbox() -> dict[str, int]:
         "stored": len(new_pks),
         "enqueued": enqueued_new,
     }
+
+
+@shared_task(
+    autoretry_for=(stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def cancel_open_gifts(ip_digest: str = "", supporter_id: int | None = None) -> int:
+    """Card testing: cancel at Stripe the open gifts of an IP or an email past the limits."""
+    from donations import card_testing
+
+    return card_testing.cancel_open_gifts(ip_digest=ip_digest, supporter_id=supporter_id)

@@ -11,10 +11,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from donations import checkout, page, ratelimit
+from donations import checkout, page, ratelimit, turnstile
 from donations.fees import format_amount, format_plain
 from donations.forms import DonationForm
 from donations.models import Donation, RecurringDonation
+from members.signin import signed_in_supporter
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,17 @@ def _submit(request: HttpRequest) -> HttpResponse:
     if not verdict.allowed:
         return _refuse(request, {"__all__": [verdict.message]}, status=429)
     if verdict.challenge and not ratelimit.passes_challenge(request):
-        return _refuse(request, {"__all__": [CHALLENGE_MESSAGE]}, status=403, challenge=True)
+        return _refuse(
+            request,
+            {"__all__": [CHALLENGE_MESSAGE]},
+            status=403,
+            challenge=True,
+            challenge_widget=turnstile.widget(),
+        )
     try:
-        started = checkout.start_gift(gift=gift, ip=ip)
+        started = checkout.start_gift(gift=gift, ip=ip, signed_in=signed_in_supporter(request))
+    except checkout.TooManyStarts as error:
+        return _refuse(request, {"__all__": [str(error)]}, status=429)
     except checkout.StripeUnavailable as error:
         return _refuse(
             request,

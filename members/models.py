@@ -11,6 +11,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+def postal_address_lines(
+    line1: str, line2: str, city: str, region: str, postal_code: str, country: str
+) -> list[str]:
+    """An address as the lines printed on an envelope or a receipt."""
+    locality = " ".join(p for p in (city, region, postal_code) if p)
+    return [line for line in (line1, line2, locality, country) if line]
+
+
 class Supporter(models.Model):
     """A person who gives or reads. Email is unique without regard to case."""
 
@@ -45,12 +53,14 @@ class Supporter(models.Model):
 
     @property
     def postal_address_lines(self) -> list[str]:
-        locality = " ".join(p for p in (self.city, self.region, self.postal_code) if p)
-        return [
-            line
-            for line in (self.address_line1, self.address_line2, locality, self.country)
-            if line
-        ]
+        return postal_address_lines(
+            self.address_line1,
+            self.address_line2,
+            self.city,
+            self.region,
+            self.postal_code,
+            self.country,
+        )
 
     def anonymise(self) -> None:
         """Erase personal fields; gifts and receipts stay, as tax law requires."""

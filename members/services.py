@@ -4,7 +4,7 @@ Members is the bottom of the dependency chain: callers tell it which tier a supp
 giving earns; it never looks at gifts itself.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -72,8 +72,8 @@ def newsletter_subscribe(
     """Record consent for one list, with where, when and from which address it came.
 
     A list the supporter already receives keeps its first consent record. An earlier
-    unsubscribe is overridden only by the supporter's own new request (the form, their
-    account), never by a membership benefit."""
+    unsubscribe is overridden only by the supporter's own proven request (signed in, or a
+    confirmed emailed link), never by a membership benefit."""
     Status = NewsletterSubscription.Status
     now = timezone.now()
     subscription, created = NewsletterSubscription.objects.get_or_create(
@@ -101,3 +101,63 @@ def newsletter_unsubscribe(*, subscription: NewsletterSubscription) -> bool:
         .update(status=NewsletterSubscription.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
     )
     return bool(changed)
+
+
+# Confirmation emails for one list go out at most this often, so a stranger submitting
+# the form again and again cannot flood someone's inbox with them.
+CONFIRMATION_RESEND_AFTER = timedelta(hours=24)
+
+
+def newsletter_request_confirmation(
+    *, supporter: Supporter, newsletter, source: str, ip: str | None
+) -> NewsletterSubscription:
+    """Ask the address's owner to confirm a list (double opt-in) when the request cannot
+    be shown to come from them. The subscription waits as PENDING, with the request's
+    consent record, until the emailed link is used; a list already received is left as
+    it is, and an unsubscribe stands until then."""
+    Status = NewsletterSubscription.Status
+    now = timezone.now()
+    subscription, created = NewsletterSubscription.objects.get_or_create(
+        supporter=supporter,
+        newsletter=newsletter,
+        defaults={
+            "status": Status.PENDING,
+            "consent_source": source,
+            "consent_at": now,
+            "consent_ip": ip,
+        },
+    )
+    if not created:
+        if subscription.status == Status.SUBSCRIBED:
+            return subscription
+        recently_asked = (
+            subscription.status == Status.PENDING
+            and subscription.consent_at is not None
+            and now - subscription.consent_at < CONFIRMATION_RESEND_AFTER
+        )
+        if recently_asked:
+            return subscription
+        # Compare-and-set on the status, so two requests at once send one email.
+        claimed = NewsletterSubscription.objects.filter(
+            pk=subscription.pk, status=subscription.status, consent_at=subscription.consent_at
+        ).update(status=Status.PENDING, consent_source=source, consent_at=now, consent_ip=ip)
+        if not claimed:
+            return subscription
+        subscription.refresh_from_db()
+    from members import tasks
+
+    transaction.on_commit(lambda: tasks.send_newsletter_confirmation.delay(subscription.pk))
+    return subscription
+
+
+def newsletter_confirm(*, subscription: NewsletterSubscription) -> bool:
+    """The owner followed the emailed link: subscribe, stamping when they confirmed.
+    Returns False when the subscription was no longer waiting (the link is spent)."""
+    now = timezone.now()
+    return bool(
+        NewsletterSubscription.objects.filter(
+            pk=subscription.pk, status=NewsletterSubscription.Status.PENDING
+        ).update(
+            status=NewsletterSubscription.Status.SUBSCRIBED, confirmed_at=now, unsubscribed_at=None
+        )
+    )

@@ -6,4 +6,9 @@ app_name = "members"
 
 urlpatterns = [
     path("newsletters/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "newsletters/confirm/<str:token>/",
+        views.confirm_subscription,
+        name="confirm_subscription",
+    ),
 ]

@@ -2,7 +2,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from members.services import newsletter_unsubscribe
+from members.confirmation import LinkRefused, subscription_to_confirm
+from members.services import newsletter_confirm, newsletter_unsubscribe
 from members.unsubscribe import subscription_for_token
 
 
@@ -19,3 +20,17 @@ def unsubscribe(request, token: str):
         newsletter_unsubscribe(subscription=subscription)
         done = True
     return render(request, "members/unsubscribe.html", {"subscription": subscription, "done": done})
+
+
+# GET only shows a button: mail scanners follow links, and a scanner must not be able to
+# give the consent that only the address's owner can give.
+@require_http_methods(["GET", "POST"])
+def confirm_subscription(request, token: str):
+    try:
+        subscription = subscription_to_confirm(token)
+    except LinkRefused as refused:
+        return render(
+            request, "members/confirm_invalid.html", {"message": str(refused)}, status=404
+        )
+    done = request.method == "POST" and newsletter_confirm(subscription=subscription)
+    return render(request, "members/confirm.html", {"subscription": subscription, "done": done})

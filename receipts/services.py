@@ -66,6 +66,17 @@ def donor_block(supporter: Supporter) -> dict:
     }
 
 
+def gift_donor_block(donation: Donation) -> dict:
+    """The donor as this gift's receipt prints them: the name and address typed with the
+    gift (never a later edit of the profile by someone else), the profile for old gifts."""
+    printed = donation.printed_donor()
+    return {
+        "name": printed.name,
+        "address_lines": printed.address_lines,
+        "postal_code": printed.postal_code,
+    }
+
+
 def gift_facts(
     donation: Donation, *, amount: int, jurisdiction: str, benefit: Benefit | None = None
 ) -> tuple[GiftFacts, Benefit]:
@@ -73,13 +84,14 @@ def gift_facts(
     benefit = benefit if benefit is not None else benefit_for(donation)
     when = received_at(donation)
     declared_on = gift_aid_declaration_date(supporter.pk, when) if jurisdiction == "UK" else None
+    printed = donation.printed_donor()
     facts = GiftFacts(
         amount=amount,
         currency=donation.currency,
         received_on=timezone.localdate(when),
-        donor_name=supporter.full_name,
-        donor_address_lines=supporter.postal_address_lines,
-        donor_postal_code=supporter.postal_code,
+        donor_name=printed.name,
+        donor_address_lines=printed.address_lines,
+        donor_postal_code=printed.postal_code,
         benefit_value=benefit.value,
         benefit_description=benefit.description,
         gift_aid_declared_on=declared_on,
@@ -108,7 +120,7 @@ def gift_snapshot(
         "replaces": replaces.number if replaces else None,
         "issued_on": timezone.localdate(issued_at).isoformat(),
         "organisation": organisation(),
-        "donor": donor_block(donation.supporter),
+        "donor": gift_donor_block(donation),
         "gift": {
             "amount": facts.amount,
             "gross_amount": donation.amount,

@@ -183,6 +183,29 @@
       .catch(function () { return null; });
   }
 
+  // The card-testing limits ask for a challenge (Cloudflare Turnstile): load its script
+  // only then, and draw the widget inside the form, which puts its token in a hidden
+  // field that the next submit sends along.
+  function showChallenge(widget) {
+    var box = document.getElementById("challenge");
+    if (!box || !widget.site_key) return;
+    box.hidden = false;
+    function draw() {
+      if (!window.turnstile) return;
+      if (box.getAttribute("data-widget-id")) {
+        window.turnstile.reset(box.getAttribute("data-widget-id"));
+      } else {
+        box.setAttribute("data-widget-id", window.turnstile.render(box, { sitekey: widget.site_key }));
+      }
+    }
+    if (window.turnstile) return draw();
+    var script = document.createElement("script");
+    script.src = widget.script;
+    script.async = true;
+    script.onload = draw;
+    document.head.appendChild(script);
+  }
+
   form.addEventListener("submit", function (event) {
     if (!stripe) return; // the server will validate and explain
     event.preventDefault();
@@ -223,6 +246,7 @@
         }
         if (data.errors) {
           showErrors(data.errors);
+          if (data.challenge_widget) showChallenge(data.challenge_widget);
           throw null;
         }
         busy(true, "Confirming your payment…");

@@ -332,13 +332,14 @@ def test_the_script_can_ask_for_validation_alone(client, presets, no_stripe):
 def test_the_email_match_ignores_case_in_the_database_too(db):
     from donations.checkout import find_or_create_supporter
 
-    first = find_or_create_supporter(
+    first, created = find_or_create_supporter(
         email="Zoë@Example.com", first_name="Zoë", last_name="", address={}
     )
-    again = find_or_create_supporter(
+    again, created_again = find_or_create_supporter(
         email="zoë@example.COM", first_name="", last_name="", address={}
     )
     assert again == first and Supporter.objects.count() == 1
+    assert (created, created_again) == (True, False)
 
 
 def test_staff_set_presets_in_the_admin_and_the_page_follows(client, admin_user):

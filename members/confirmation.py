@@ -1,0 +1,54 @@
+"""Signed links that confirm a newsletter subscription asked for on the public form.
+
+The signed value names the subscription and the consent request it confirms (its
+consent_at). Confirming moves the subscription out of PENDING, and a new request moves
+consent_at on, so a link works once and only for the latest request: nothing is stored
+per link. Links expire after NEWSLETTER_CONFIRM_MAX_AGE_SECONDS.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from members.models import NewsletterSubscription
+
+_SALT = "members.newsletter-confirm"
+
+
+class LinkRefused(Exception):
+    """Expired, forged, already used or superseded; the message is for the reader."""
+
+
+def _state(subscription: NewsletterSubscription) -> str:
+    return subscription.consent_at.isoformat() if subscription.consent_at else "none"
+
+
+def confirmation_token(subscription: NewsletterSubscription) -> str:
+    return signing.TimestampSigner(salt=_SALT).sign(f"{subscription.pk}|{_state(subscription)}")
+
+
+def confirmation_url(subscription: NewsletterSubscription) -> str:
+    return settings.SITE_URL + reverse(
+        "members:confirm_subscription", args=[confirmation_token(subscription)]
+    )
+
+
+def subscription_to_confirm(token: str) -> NewsletterSubscription:
+    """The PENDING subscription this link confirms, or LinkRefused."""
+    try:
+        value = signing.TimestampSigner(salt=_SALT).unsign(
+            token, max_age=settings.NEWSLETTER_CONFIRM_MAX_AGE_SECONDS
+        )
+    except signing.SignatureExpired:
+        raise LinkRefused("This confirmation link has expired.") from None
+    except signing.BadSignature:
+        raise LinkRefused("This confirmation link is not valid.") from None
+    pk, _, state = value.partition("|")
+    subscription = (
+        NewsletterSubscription.objects.select_related("newsletter", "supporter")
+        .filter(pk=pk, status=NewsletterSubscription.Status.PENDING)
+        .first()
+    )
+    if subscription is None or state != _state(subscription):
+        raise LinkRefused("This confirmation link has already been used.")
+    return subscription
