@@ -83,7 +83,9 @@ def newsletter_subscribe(
     )
     if not created and subscription.status == Status.SUBSCRIBED:
         return subscription
-    if not created and subscription.status == Status.UNSUBSCRIBED and source == "membership":
+    left_before = subscription.status == Status.UNSUBSCRIBED or subscription.unsubscribed_at
+    if not created and left_before and source == "membership":
+        # Also while a form's request to return waits for its emailed confirmation.
         return subscription
     subscription.consent_source, subscription.consent_at, subscription.consent_ip = source, now, ip
     subscription.status = Status.SUBSCRIBED if confirmed else Status.PENDING
