@@ -6,6 +6,7 @@ receipts, which point at its rows.
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -160,3 +161,43 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter} – {self.tier} ({self.status})"
+
+
+PROFILE_FIELDS = [
+    "email",
+    "first_name",
+    "last_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+]
+
+
+class ProfileChange(models.Model):
+    """Who changed a supporter's name, address or email, and from what to what. A gift on
+    the public form never does (it keeps what was typed on the gift); only the supporter
+    in their signed-in account, or staff, do, and each change leaves one of these."""
+
+    class Source(models.TextChoices):
+        ACCOUNT = "account"
+        STAFF = "staff"
+
+    supporter = models.ForeignKey(
+        Supporter, on_delete=models.CASCADE, related_name="profile_changes"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.supporter} changed by {self.source} at {self.at:%Y-%m-%d %H:%M}"

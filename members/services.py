@@ -9,7 +9,14 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import Membership, NewsletterSubscription, Supporter, Tier
+from members.models import (
+    PROFILE_FIELDS,
+    Membership,
+    NewsletterSubscription,
+    ProfileChange,
+    Supporter,
+    Tier,
+)
 
 
 @transaction.atomic
@@ -162,4 +169,26 @@ def newsletter_confirm(*, subscription: NewsletterSubscription) -> bool:
         ).update(
             status=NewsletterSubscription.Status.SUBSCRIBED, confirmed_at=now, unsubscribed_at=None
         )
+    )
+
+
+@transaction.atomic
+def supporter_update_profile(
+    *, supporter: Supporter, changes: dict[str, str], source: str, actor=None
+) -> ProfileChange | None:
+    """Change a supporter's name, address or email, recording who changed what (the
+    signed-in supporter from their account, or staff). Returns None when nothing changed."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    current = Supporter.objects.select_for_update().get(pk=supporter.pk)
+    changed = {name: value for name, value in changes.items() if getattr(current, name) != value}
+    if not changed:
+        return None
+    before = {name: getattr(current, name) for name in changed}
+    Supporter.objects.filter(pk=supporter.pk).update(**changed)
+    for name, value in changed.items():
+        setattr(supporter, name, value)
+    return ProfileChange.objects.create(
+        supporter=supporter, source=source, actor=actor, before=before, after=changed
     )
