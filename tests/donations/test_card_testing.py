@@ -52,9 +52,9 @@ def test_every_decline_on_one_payment_intent_counts(stripe_webhooks, start):
     gift = started(start(email="t1@example.com", ip=TESTER_IP))
     for _ in range(5):
         stripe_webhooks.confirm_with_card(gift["client_secret"], DECLINE)
-    assert ratelimit.declines(ip=TESTER_IP).ip == 5
     refused = start(email="t2@example.com", ip=TESTER_IP)
     assert refused.status_code == 429
+    assert ratelimit.declines(ip=TESTER_IP).ip == 5
 
 
 def test_past_the_limit_the_testers_open_intent_is_cancelled_at_stripe(stripe_webhooks, start):
@@ -110,10 +110,10 @@ def test_declines_in_a_donors_name_from_elsewhere_do_not_lock_the_donor_out(
     for n in range(5):  # the tester solves the challenge too, once it is asked
         gift = started(start(email="dana@example.com", ip=f"198.51.100.{n + 1}", ticked="yes"))
         stripe_webhooks.confirm_with_card(gift["client_secret"], DECLINE)
-    assert ratelimit.declines(email="dana@example.com").email == 5
 
     asked = start(email="dana@example.com", ip=DONOR_IP)
     assert asked.status_code == 403 and asked.json()["challenge"] is True
+    assert ratelimit.declines(email="dana@example.com").email == 5
     answered = started(start(email="dana@example.com", ip=DONOR_IP, ticked="yes"))
     stripe_webhooks.confirm_with_card(answered["client_secret"], GOOD)
     assert Donation.objects.get(public_id=answered["donation_id"]).status == "succeeded"
@@ -162,3 +162,17 @@ def test_the_start_limit_is_exact_under_concurrency(settings):
     for thread in threads:
         thread.join()
     assert admitted.count(True) == 30
+
+
+def test_a_monthly_gift_past_the_limit_has_its_incomplete_subscription_cancelled(
+    stripe_webhooks, start
+):
+    gift = started(start(email="t1@example.com", ip=TESTER_IP, frequency="monthly",
+                         amount_monthly="other", custom_amount="5"))  # fmt: skip
+    for _ in range(5):
+        stripe_webhooks.confirm_with_card(gift["client_secret"], DECLINE)
+    donation = Donation.objects.select_related("recurring").get(public_id=gift["donation_id"])
+    subscription = stripe_webhooks.retrieve(donation.recurring.stripe_subscription_id)
+    assert subscription["status"] in {"canceled", "incomplete_expired"}
+    with pytest.raises(fakestripe.errors.StripeError):
+        stripe_webhooks.confirm_with_card(gift["client_secret"], GOOD)

@@ -26,14 +26,18 @@ ATTACK = {
 
 
 @pytest.fixture
-def real_donor(db):
+def real_donor(db, stripe_emulator):
+    """Dana, who gave before: she has her own Stripe customer."""
+    from donations import gateway
+
+    customer = gateway.client().v1.customers.create(params={"email": "donor@example.com"})
     return SupporterFactory(
         email="donor@example.com",
         first_name="Dana",
         last_name="Donor",
         address_line1="12 Elm Street",
         city="Springfield",
-        stripe_customer_id="cus_dana",
+        stripe_customer_id=customer.id,
     )
 
 
@@ -92,11 +96,13 @@ def test_an_anonymous_gift_in_an_existing_donors_name_leaves_their_profile_alone
 def test_the_donors_next_gift_prints_their_own_details_not_the_strangers(
     client, attack, real_donor
 ):
+    from receipts import services
+
     attack()
     own_gift = DonationFactory(supporter=real_donor)  # e.g. a renewal, nothing typed
-    printed = own_gift.printed_donor()
-    assert printed.name == "Dana Donor"
-    assert printed.address_lines[0] == "12 Elm Street"
+    receipt = services.issue_gift_receipt(donation_id=own_gift.pk)
+    assert receipt.snapshot["donor"]["name"] == "Dana Donor"
+    assert receipt.snapshot["donor"]["address_lines"][0] == "12 Elm Street"
 
 
 def test_an_unsubscribe_is_not_undone_by_an_anonymous_form(
@@ -169,9 +175,9 @@ def test_a_stranger_gift_gets_its_own_stripe_customer(client, attack, stripe_emu
     attack()
     gift = Donation.objects.get()
     intent = stripe_emulator.retrieve(gift.stripe_payment_intent_id)
-    assert intent["customer"] != "cus_dana"
+    assert intent["customer"] != real_donor.stripe_customer_id
+    assert Supporter.objects.get().stripe_customer_id == real_donor.stripe_customer_id
     assert intent["customer"] == gift.stripe_customer_id
-    assert Supporter.objects.get().stripe_customer_id == "cus_dana"
     customer = stripe_emulator.retrieve(intent["customer"])
     assert customer["name"] == f"{ATTACK['first_name']} X"
 
