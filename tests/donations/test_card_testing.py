@@ -3,8 +3,10 @@ past the limits the tester's open PaymentIntents are cancelled at Stripe, a per-
 limit asks for the challenge instead of locking the address's owner out, and the start
 limit holds exactly under concurrency."""
 
+import os
 import pickle
 import threading
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -141,9 +143,25 @@ def test_no_cache_key_or_value_holds_an_ip_or_an_email(stripe_webhooks, start):
     assert TESTER_IP not in text and "t1@example.com" not in text
 
 
-def test_the_start_limit_is_exact_under_concurrency(settings):
+ATOMIC_CACHES = [
+    pytest.param({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, id="locmem"),
+    pytest.param(
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_URL", ""),
+            "KEY_PREFIX": f"test-card-testing-{uuid.uuid4().hex}",
+        },
+        id="redis",
+        marks=pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set"),
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", ATOMIC_CACHES)
+def test_the_start_limit_is_exact_under_concurrency(settings, backend):
     """Before, a start was checked (a read) and counted later (a write): 31 of 40
     concurrent starts got in with a limit of 30."""
+    settings.CACHES = {"default": backend}
     settings.DONATION_START_LIMIT = 30
     barrier = threading.Barrier(40)
     admitted: list[bool] = []
