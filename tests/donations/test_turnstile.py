@@ -1,59 +1,20 @@
 """The Cloudflare Turnstile adapter for the challenge hook, against a local siteverify
 endpoint (only the HTTP call to Cloudflare is replaced)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
-
 import pytest
 from django.test import RequestFactory
 
 from donations import ratelimit, turnstile
 from tests.donations.test_form import valid_post
+from tests.donations.turnstile_server import GOOD_TOKEN, SITE_KEY, running
 
 pytestmark = pytest.mark.django_db
-
-GOOD_TOKEN = "XXXX.DUMMY.TOKEN.XXXX"
-
-
-class Siteverify(BaseHTTPRequestHandler):
-    """Cloudflare's siteverify, as documented: a form POST of secret, response, remoteip;
-    a JSON answer with `success` and `error-codes`."""
-
-    received: list[dict] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", 0))
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        type(self).received.append(form)
-        good = form.get("secret") == "test-secret" and form.get("response") == GOOD_TOKEN
-        body = json.dumps(
-            {"success": good, "error-codes": [] if good else ["invalid-input-response"]}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
 def siteverify(settings):
-    Siteverify.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Siteverify)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.DONATION_CHALLENGE_HOOK = turnstile.HOOK
-    settings.TURNSTILE_SITE_KEY = "test-site-key"
-    settings.TURNSTILE_SECRET_KEY = "test-secret"
-    settings.TURNSTILE_VERIFY_URL = f"http://127.0.0.1:{server.server_port}/siteverify"
-    yield Siteverify
-    server.shutdown()
-    server.server_close()
+    with running(settings) as server:
+        yield server
 
 
 def form_request(**fields):
@@ -91,7 +52,7 @@ def test_the_form_asks_for_the_widget_and_lets_a_verified_donor_through(
     assert asked.status_code == 403
     assert asked.json()["challenge_widget"] == {
         "provider": "turnstile",
-        "site_key": "test-site-key",
+        "site_key": SITE_KEY,
         "script": settings.TURNSTILE_SCRIPT_URL,
         "field": "cf-turnstile-response",
     }
