@@ -57,8 +57,12 @@ def digest(value: str) -> str:
 
 
 def hashed_key(kind: str, value: str) -> str:
-    """The cache key counting `kind` for one IP or email (other limiters use it too)."""
-    return f"donate:{kind}:{digest(value)}"
+    """The cache key counting `kind` for one IP or email (other limiters may use it too)."""
+    return digest_key(kind, digest(value))
+
+
+def digest_key(kind: str, value_digest: str) -> str:
+    return f"donate:{kind}:{value_digest}"
 
 
 def _count(key: str) -> int:
@@ -161,12 +165,12 @@ def record_decline(*, ip_digest: str, email: str, attempt: str) -> DeclineCount 
     if not cache.add(hashed_key("decline-seen", attempt), 1, timeout=_window()):
         return None
     counted = DeclineCount(
-        ip=bump(f"donate:decline-ip:{ip_digest}") if ip_digest else 0,
+        ip=bump(digest_key("decline-ip", ip_digest)) if ip_digest else 0,
         email=bump(hashed_key("decline-email", email)) if email else 0,
     )
     if counted.ip_over or counted.email_over:
         log.warning(
-            "card testing: %s declines from one IP, %s for one email", *vars(counted).values()
+            "card testing: %s declines from one IP, %s for one email", counted.ip, counted.email
         )
     return counted
 
@@ -185,8 +189,10 @@ def remember_gift(*, donation_pk: int, ip: str, reused: bool) -> None:
     ip_digest = digest(ip)
     cache.set(_ip_of_key(donation_pk), ip_digest, timeout=_window())
     if not reused:
-        position = bump(f"donate:gifts-of:{ip_digest}:n")
-        cache.set(f"donate:gifts-of:{ip_digest}:{position}", donation_pk, timeout=_window())
+        position = bump(digest_key("gifts-of", ip_digest) + ":n")
+        cache.set(
+            digest_key("gifts-of", ip_digest) + f":{position}", donation_pk, timeout=_window()
+        )
 
 
 def ip_digest_of(donation_pk: int) -> str:
@@ -196,6 +202,7 @@ def ip_digest_of(donation_pk: int) -> str:
 
 
 def gifts_started_from(ip_digest: str) -> list[int]:
-    total = _count(f"donate:gifts-of:{ip_digest}:n")
-    keys = [f"donate:gifts-of:{ip_digest}:{n}" for n in range(1, total + 1)]
+    prefix = digest_key("gifts-of", ip_digest)
+    total = _count(prefix + ":n")
+    keys = [f"{prefix}:{n}" for n in range(1, total + 1)]
     return [pk for pk in cache.get_many(keys).values() if isinstance(pk, int)]
