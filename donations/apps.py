@@ -9,4 +9,5 @@ class DonationsConfig(AppConfig):
         # memberships: registers its listener on donations.hooks (memberships follow giving).
         # page: connects the signals that rebuild the cached donation page when presets change.
         # abandoned: its hourly task (Celery finds tasks only in tasks.py by itself).
-        from donations import abandoned, memberships, page  # noqa: F401
+        # checks: the deployment check that a challenge (CAPTCHA) is configured.
+        from donations import abandoned, checks, memberships, page  # noqa: F401

@@ -16,6 +16,9 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_x",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
     "STRIPE_WEBHOOK_SECRET": "whsec_x",
+    "DONATION_CHALLENGE_HOOK": "donations.turnstile.passes",
+    "TURNSTILE_SITE_KEY": "0x4AAAAAAA-site",
+    "TURNSTILE_SECRET_KEY": "0x4AAAAAAA-secret",
 }
 
 
@@ -44,6 +47,12 @@ def test_production_start_up_names_a_missing_secret(missing):
 def test_check_deploy_passes_with_production_values():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", environ=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
+
+
+def test_turnstile_as_the_hook_needs_its_keys_in_production():
+    environ = {k: v for k, v in PRODUCTION_ENV.items() if k != "TURNSTILE_SECRET_KEY"}
+    result = run_manage("check", environ=environ)
+    assert result.returncode != 0 and "TURNSTILE_SECRET_KEY" in result.stderr
 
 
 def test_a_bad_boolean_names_its_variable(monkeypatch):

@@ -73,3 +73,14 @@ def test_the_page_has_a_place_for_the_widget_inside_the_form(client):
 
 def test_the_hook_setting_names_the_adapter(siteverify):
     assert ratelimit.passes_challenge(form_request(**{"cf-turnstile-response": GOOD_TOKEN}))
+
+
+def test_the_deploy_check_warns_when_no_challenge_is_configured(settings):
+    from django.core import checks
+
+    settings.DONATION_CHALLENGE_HOOK = ""
+    ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "donations.W001" in ids
+    settings.DONATION_CHALLENGE_HOOK = turnstile.HOOK
+    ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "donations.W001" not in ids
