@@ -188,6 +188,15 @@ class Emulator:
         with self.operation():
             return snapshot(disputes.settle(self, dispute_id, status=status))
 
+    def charge_account_fee(self, amount: int, description: str = "Billing fee") -> dict[str, Any]:
+        """Stripe takes a fee from the balance outside any charge (a `stripe_fee`)."""
+        from fakestripe.resources import payouts
+
+        with self.operation():
+            return snapshot(
+                payouts.charge_account_fee(self, amount=amount, description=description)
+            )
+
     def retrieve(self, object_id: str) -> dict[str, Any]:
         """A copy of any stored object, for assertions."""
         with self.lock:
