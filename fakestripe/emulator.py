@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakestripe import errors, expansion, params, routing
+from fakestripe import errors, expansion, params, routing, sdk_params
 from fakestripe.clock import Clock
 from fakestripe.faults import KINDS, Fault, error_for
 from fakestripe.idempotency import IdempotencyStore
@@ -344,6 +344,12 @@ class Emulator:
             route, path_args = found
             if api_key.startswith("pk_") and not route.publishable:
                 raise errors.publishable_key_not_allowed()
+            if not route.publishable:
+                # What Stripe itself refuses for the pinned API version, before what the
+                # emulator implements (which is a subset of it).
+                unknown = sdk_params.unknown_parameter(method, route.template, raw)
+                if unknown:
+                    raise errors.unknown_parameter(unknown)
             spec = {**params.COMMON, **route.spec}
             p = params.validate(raw, spec)
         except errors.StripeError as exc:
