@@ -97,10 +97,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: rate limits must hold across web processes, so never per-process memory ---
+# ...except while Redis is unreachable: then each process serves the cache from its own
+# memory (logged) rather than refusing gifts; see config/cache.py.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "config.cache.RedisCacheWithLocalFallback", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
