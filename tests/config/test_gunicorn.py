@@ -95,6 +95,7 @@ def gunicorn(transactional_db, slow_stripe_server, tmp_path) -> Iterator[str]:
         process.wait(timeout=15)
 
 
+@pytest.mark.slow
 def test_a_stripe_slower_than_gunicorns_timeout_still_gets_our_answer(gunicorn, slow_stripe_server):
     slow_stripe_server.emulator.inject_fault("slow", delay=WEB_TIMEOUT * 3, times=10)
     session = requests.Session()
