@@ -10,4 +10,5 @@ class DonationsConfig(AppConfig):
         # page: connects the signals that rebuild the cached donation page when presets change.
         # ratelimit: counts declines heard from Stripe (donations.hooks) toward card-testing limits.
         # abandoned: its hourly task (Celery finds tasks only in tasks.py by itself).
-        from donations import abandoned, memberships, page, ratelimit  # noqa: F401
+        # gateway: starts each web request's deadline for its Stripe calls.
+        from donations import abandoned, gateway, memberships, page, ratelimit  # noqa: F401
