@@ -369,8 +369,15 @@ def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
     return ""
 
 
-# Callers outside this module catch Stripe's failures by this name, not the SDK's.
+# Callers outside this module catch Stripe's failures (and name its objects in type hints)
+# by these names, not the SDK's: this module is the only one that imports it.
 StripeError = stripe.StripeError
+InvalidRequestError = stripe.InvalidRequestError
+APIError = stripe.APIError
+APIConnectionError = stripe.APIConnectionError
+RateLimitError = stripe.RateLimitError
+IdempotencyError = stripe.IdempotencyError
+Subscription = stripe.Subscription
 
 
 # --- Staff managing recurring gifts (donations.recurring) --------------------------------
