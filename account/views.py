@@ -3,7 +3,6 @@ newsletters and receipts. Thin views: the work is in the domain apps' services."
 
 from functools import wraps
 
-import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +15,7 @@ from config.emails import send_email
 from donations import recurring as recurring_services
 from donations.fees import format_amount
 from donations.forms import RecurringAmountForm
+from donations.gateway import StripeError
 from donations.models import RecurringDonation
 from donations.ratelimit import bump, client_ip
 from members import signin
@@ -143,7 +143,7 @@ def recurring_action(
             return HttpResponse("Unknown action.", status=404, content_type="text/plain")
     except recurring_services.ActionRefused as refusal:
         messages.error(request, str(refusal))
-    except stripe.StripeError:
+    except StripeError:
         messages.error(request, "We could not reach our card processor. Please try again.")
     return redirect("account:home")
 

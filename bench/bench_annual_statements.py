@@ -17,7 +17,7 @@ gift, 15% two to four, 25% monthly (12 gifts). Measured in one run:
 Extrapolation to 100,000 donors is linear (every step is per donor or per batch), from
 wall time (at the mercy of whatever else the machine runs) and from CPU time on 2
 dedicated cores: issue_cpu * (100000 / sample) + render_email_cpu * (100000 / sample) / 2.
-Goal (DESIGN.md): under 20 minutes on 2 cores; printed as a ratio to the goal.
+Goal (docs/architecture.md): under 20 minutes on 2 cores; printed as a ratio to the goal.
 """
 
 from __future__ import annotations

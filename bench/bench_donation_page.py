@@ -11,7 +11,7 @@ DATABASE_URL (PostgreSQL) and REDIS_URL set, a scratch database `<name>_bench_pa
 Redis as the cache are used; without, SQLite and the file cache in a temporary folder.
 
 Needs wrk (`apt-get install -y wrk`); without it the benchmark says so and exits 1.
-Goal (DESIGN.md): page / bare >= 0.5.
+Goal (docs/architecture.md): page / bare >= 0.5.
 """
 
 import os

@@ -15,7 +15,7 @@ their receipts), then measures, each in a fresh process:
   /proc, which counts every byte the process ever held, C buffers included);
 - the background path (the Celery task's function, writing the file under media).
 
-The scratch database is dropped at the end. Goals (DESIGN.md): the export within 1.5x
+The scratch database is dropped at the end. Goals (docs/architecture.md): the export within 1.5x
 of COPY of the same rows (the export's own SELECT, run by psql with the same session
 settings), peak memory under 150 MB, first byte within 1 second. The ratio against
 the bare table is printed too, for context: it is the price of the joins and the

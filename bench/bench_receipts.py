@@ -7,7 +7,7 @@ a worker would (Celery in eager mode, so the broker hop is the only thing left o
 issue (transaction, locked counter, snapshot, hash), render (WeasyPrint, PDF stored
 under media), email (claim, MIME message with the PDF attached, sent through Django's
 mailer). The baseline renders the very same snapshots with the same renderer and
-nothing else. Goal (DESIGN.md): ratio >= 0.7.
+nothing else. Goal (docs/architecture.md): ratio >= 0.7.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ scratch database `<name>_bench_webhook` and a scratch Redis queue are used and r
 without, SQLite and kombu's filesystem broker in a temporary folder. No worker consumes
 the queue: only the intake's publish is measured.
 
-Goals (DESIGN.md): throughput ratio >= 0.7, p99 ratio <= 1.5.
+Goals (docs/architecture.md): throughput ratio >= 0.7, p99 ratio <= 1.5.
 """
 
 import hashlib

@@ -74,6 +74,9 @@ def main() -> int:
                 "-m",
                 "gunicorn",
                 "config.wsgi",
+                # Its timeout is WEB_TIMEOUT_SECONDS, which the Stripe budget is derived from.
+                "--config",
+                str(BASE_DIR / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{WEB_PORT}",
                 "--workers",

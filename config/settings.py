@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "donations",
     "receipts",
     "account",
+    "config",  # the project: `manage.py deploy` and its deployment checks
 ]
 
 MIDDLEWARE = [
@@ -97,10 +98,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: rate limits must hold across web processes, so never per-process memory ---
+# ...except while Redis is unreachable: then each process serves the cache from its own
+# memory (logged) rather than refusing gifts; see config/cache.py.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "config.cache.RedisCacheWithLocalFallback", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
@@ -142,6 +145,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 CELERY_TIMEZONE = env_str("ORG_TIME_ZONE", "America/New_York")
 
 # --- Stripe ---------------------------------------------------------------------------
+from config import timeouts  # noqa: E402
+
 # Development defaults point at the project's emulator (python -m fakestripe).
 STRIPE_SECRET_KEY = _secret("STRIPE_SECRET_KEY", "sk_test_emulator")
 STRIPE_PUBLISHABLE_KEY = _secret("STRIPE_PUBLISHABLE_KEY", "pk_test_emulator")
@@ -152,7 +157,12 @@ STRIPE_API_BASE = env_str(
 STRIPE_JS_URL = env_str(
     "STRIPE_JS_URL", "https://js.stripe.com/v3/" if PRODUCTION else "http://127.0.0.1:12111/v3/"
 )
-STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)  # one try; less if time runs out
+# gunicorn kills a worker this many seconds into a request (gunicorn.conf.py reads the same
+# variable); all of a web request's Stripe calls together must end well before, so the donor
+# gets our "try again" answer rather than the server's bare error page.
+WEB_TIMEOUT_SECONDS = timeouts.web_timeout_seconds()
+STRIPE_WEB_BUDGET_SECONDS = timeouts.stripe_web_budget_seconds(WEB_TIMEOUT_SECONDS)
 
 # --- The organisation (printed on receipts) -------------------------------------------
 ORG_NAME = env_str("ORG_NAME", "Pledge Demo Newsroom")
@@ -223,6 +233,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# The fonts under static/ are read from the checkout by the PDF renderers and never fetched
+# by a browser: brotli-compressing their 5 MB took ~25 s of every release's collectstatic.
+from whitenoise.compress import Compressor  # noqa: E402
+
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "ttf"]
 
 # --- Security (production) ------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

@@ -9,7 +9,6 @@ hours by itself, and its webhook marks the recurring gift canceled.
 import logging
 from datetime import timedelta
 
-import stripe
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -39,7 +38,7 @@ def cancel_abandoned_gift(donation: Donation) -> None:
         return
     try:
         payment_intent = gateway.cancel_payment_intent(donation.stripe_payment_intent_id)
-    except stripe.InvalidRequestError:
+    except gateway.InvalidRequestError:
         # Already succeeded or canceled at Stripe: take Stripe's word for what it is.
         payment_intent = gateway.retrieve_payment_intent(donation.stripe_payment_intent_id)
     sync_payment_intent(payment_intent=payment_intent)
@@ -52,6 +51,6 @@ def cancel_abandoned_gifts() -> int:
         try:
             cancel_abandoned_gift(donation)
             cancelled += 1
-        except stripe.StripeError:
+        except gateway.StripeError:
             log.warning("could not cancel abandoned gift %s; next run tries again", donation.pk)
     return cancelled

@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-import stripe
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -8,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from donations.forms import RecurringAmountForm
+from donations.gateway import StripeError
 from donations.models import (
     AuditEntry,
     Donation,
@@ -114,7 +114,7 @@ class RecurringDonationAdmin(admin.ModelAdmin):
                     actor=request.user,
                     reason=form.cleaned_data["reason"],
                 )
-            except (ActionRefused, stripe.StripeError) as error:
+            except (ActionRefused, StripeError) as error:
                 form.add_error("amount", _refusal(error))
             else:
                 self.message_user(request, "The new amount applies from the next payment.")
@@ -135,7 +135,7 @@ class RecurringDonationAdmin(admin.ModelAdmin):
             try:
                 action(recurring=recurring, actor=request.user, **options)
                 changed += 1
-            except (ActionRefused, stripe.StripeError) as error:
+            except (ActionRefused, StripeError) as error:
                 self.message_user(request, f"{recurring}: {_refusal(error)}", messages.WARNING)
         if changed:
             self.message_user(request, f"{changed} recurring gift(s) {done}.")
@@ -160,7 +160,7 @@ class RecurringDonationAdmin(admin.ModelAdmin):
 
 
 def _refusal(error: Exception) -> str:
-    if isinstance(error, stripe.StripeError):
+    if isinstance(error, StripeError):
         return f"Stripe refused: {error.user_message or error}"
     return str(error)
 

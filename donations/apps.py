@@ -9,5 +9,6 @@ class DonationsConfig(AppConfig):
         # memberships: registers its listener on donations.hooks (memberships follow giving).
         # page: connects the signals that rebuild the cached donation page when presets change.
         # abandoned: its hourly task (Celery finds tasks only in tasks.py by itself).
+        # gateway: starts each web request's deadline for its Stripe calls.
         # checks: the deployment check that a challenge (CAPTCHA) is configured.
-        from donations import abandoned, checks, memberships, page  # noqa: F401
+        from donations import abandoned, checks, gateway, memberships, page  # noqa: F401

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -126,7 +125,7 @@ def cancel_open_gifts(*, ip_digest: str = "", supporter_id: int | None = None) -
         try:
             _cancel_at_stripe(donation)
             cancelled += 1
-        except stripe.InvalidRequestError as error:
+        except gateway.InvalidRequestError as error:
             # Already succeeded, processing or cancelled meanwhile: nothing left to stop.
             log.info("could not cancel donation %s: %s", donation.public_id, error)
     if cancelled:

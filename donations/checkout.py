@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Value
@@ -38,10 +37,10 @@ UNREACHABLE_MESSAGE = (
 CONSENT_SOURCE = "donation_form"
 # Errors that mean "Stripe did not answer properly", worth a retry by the donor.
 _TRANSIENT = (
-    stripe.APIConnectionError,
-    stripe.APIError,
-    stripe.RateLimitError,
-    stripe.IdempotencyError,
+    gateway.APIConnectionError,
+    gateway.APIError,
+    gateway.RateLimitError,
+    gateway.IdempotencyError,
 )
 
 
@@ -303,7 +302,7 @@ def _start_subscription(donation: Donation, customer_id: str) -> str:
     invoice = subscription.get("latest_invoice") or {}
     client_secret = ((invoice.get("confirmation_secret") or {}).get("client_secret")) or ""
     if not client_secret:
-        raise stripe.APIError("the subscription's first invoice has no confirmation secret")
+        raise gateway.APIError("the subscription's first invoice has no confirmation secret")
     payment_intent_id = _first_payment_intent_id(invoice, client_secret)
     RecurringDonation.objects.filter(pk=recurring.pk, stripe_subscription_id__isnull=True).update(
         stripe_subscription_id=subscription["id"]
@@ -340,7 +339,7 @@ def _talk_to_stripe(donation: Donation, *, proven: bool) -> str:
     )
     try:
         return start(donation, _customer_id(donation, proven=proven))
-    except stripe.InvalidRequestError as error:
+    except gateway.InvalidRequestError as error:
         if error.code == "resource_missing" and error.param == "customer":
             # The customer was deleted in Stripe's dashboard: make the donor a new one.
             customer_id = _customer_id(donation, proven=proven, fresh_key=f"-{donation.public_id}")
@@ -382,7 +381,7 @@ def start_gift(
     except _TRANSIENT as error:
         _mark_unreachable(donation, error)
         raise StripeUnavailable(donation) from error
-    except stripe.InvalidRequestError as error:
+    except gateway.InvalidRequestError as error:
         if error.param and "email" in error.param:
             raise GiftRefused(
                 "email", "Our card processor did not accept this email address."
@@ -391,7 +390,7 @@ def start_gift(
         log.exception("Stripe refused the request starting donation %s", donation.public_id)
         _mark_unreachable(donation, error)
         raise StripeUnavailable(donation) from error
-    except stripe.StripeError as error:
+    except gateway.StripeError as error:
         log.exception("Stripe error starting donation %s", donation.public_id)
         _mark_unreachable(donation, error)
         raise StripeUnavailable(donation) from error

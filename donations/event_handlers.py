@@ -5,6 +5,7 @@ A handler gets the stored event (a plain dict) and calls a service in
 repeats and reorders deliveries. A type missing from HANDLERS is stored and ignored.
 """
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from donations import card_testing, gateway, ledger, reconcile
 from donations.models import Donation
 
 Event = Mapping[str, Any]
+log = logging.getLogger(__name__)
 
 
 def _object(event: Event) -> dict[str, Any]:
@@ -86,16 +88,34 @@ def dispute_closed(event: Event) -> None:
     reconcile.apply_dispute(dispute=_object(event), closing=True)
 
 
-def payout_paid(event: Event) -> None:
-    """Stamp the payout on the ledger rows it paid out, for the books' bank reconciliation."""
-    payout_id = reconcile.stripe_id(_object(event).get("id"))
-    if payout_id:
-        ledger.record_payout(
-            payout_id=payout_id,
-            balance_transactions=(
-                reconcile.plain(bt)
-                for bt in gateway.list_payout_balance_transactions(payout_id=payout_id)
-            ),
+def payout_reconciled(event: Event) -> None:
+    """Stamp the payout on the ledger rows it paid out, for the books' bank reconciliation.
+
+    Stripe's list of an automatic payout's balance transactions is complete only once its
+    reconciliation has completed (`payout.reconciliation_completed`), which may come after
+    `payout.paid`; matching earlier would miss rows for good. So `payout.paid` matches only
+    a payout that says it is already reconciled, and otherwise waits for that event.
+    Manual payouts carry no list (`not_applicable`).
+    """
+    payout = _object(event)
+    payout_id = reconcile.stripe_id(payout.get("id"))
+    if not payout_id or payout.get("reconciliation_status") != "completed":
+        return
+    ledger.record_payout(
+        payout_id=payout_id,
+        balance_transactions=(
+            reconcile.plain(bt)
+            for bt in gateway.list_payout_balance_transactions(payout_id=payout_id)
+        ),
+    )
+    amount = payout.get("amount")
+    recorded = ledger.payout_net(payout_id=payout_id)
+    if isinstance(amount, int) and recorded != amount:
+        log.error(
+            "Payout %s paid %s but its ledger rows net %s: check it in Stripe's dashboard.",
+            payout_id,
+            amount,
+            recorded,
         )
 
 
@@ -121,5 +141,6 @@ HANDLERS: dict[str, Callable[[Event], None]] = {
     "charge.dispute.funds_withdrawn": dispute_opened,
     "charge.dispute.funds_reinstated": dispute_opened,
     "charge.dispute.closed": dispute_closed,
-    "payout.paid": payout_paid,
+    "payout.paid": payout_reconciled,
+    "payout.reconciliation_completed": payout_reconciled,
 }

@@ -3,14 +3,127 @@
 It speaks to whatever STRIPE_API_BASE names: Stripe itself in production, the project's
 emulator (fakestripe) in development and tests. Tests swap the client with
 `use_client(...)`, never the SDK's internals.
+
+Time: gunicorn kills a worker that spends WEB_TIMEOUT_SECONDS on one request, and the
+donor then gets its bare error page while the pending gift stays unmarked. So every web
+request gets a deadline for its Stripe calls together (STRIPE_WEB_BUDGET_SECONDS, well
+inside that timeout): each call's timeout and the SDK's retries shrink to the time left,
+and past it a call raises StripeTooSlow, which callers already handle as "Stripe is
+down". Celery tasks and commands have no such deadline: each call there may take
+STRIPE_TIMEOUT_SECONDS per try, with the SDK's retries.
 """
 
 import contextlib
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cache
+from typing import Any
 
 import stripe
 from django.conf import settings
+from django.core.signals import request_finished, request_started, setting_changed
+
+# The SDK's retries (with the same idempotency key, so never a second charge).
+MAX_NETWORK_RETRIES = 2
+# Below this much time left a call or a retry is not started: a round trip to Stripe
+# takes a few hundred milliseconds when it is well.
+MIN_ATTEMPT_SECONDS = 0.5
+
+# When this request's (or block's) Stripe calls must be done, on time.monotonic()'s clock.
+_deadline: ContextVar[float | None] = ContextVar("stripe_deadline", default=None)
+
+
+class StripeTooSlow(stripe.APIConnectionError):
+    """The time allowed for Stripe in this request ran out. A connection error, so every
+    caller treats it as Stripe being down: the donor is asked to try again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, should_retry=False)
+
+
+def seconds_left() -> float | None:
+    """Time left for Stripe calls here, or None when there is no deadline."""
+    ends = _deadline.get()
+    return None if ends is None else ends - time.monotonic()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Stripe calls inside must be done within `seconds`; an earlier deadline still holds."""
+    ends = time.monotonic() + seconds
+    current = _deadline.get()
+    token = _deadline.set(ends if current is None else min(current, ends))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _start_web_deadline(**_kwargs: Any) -> None:
+    _deadline.set(time.monotonic() + settings.STRIPE_WEB_BUDGET_SECONDS)
+
+
+def _end_web_deadline(**_kwargs: Any) -> None:
+    _deadline.set(None)
+
+
+# Connected from DonationsConfig.ready(), so the first request already has its deadline.
+request_started.connect(_start_web_deadline, dispatch_uid="stripe-web-deadline-start")
+request_finished.connect(_end_web_deadline, dispatch_uid="stripe-web-deadline-end")
+
+
+class DeadlineRequestsClient(stripe.RequestsClient):
+    """The SDK's requests-based client, with each try and retry fitted to the time left."""
+
+    @property
+    def _timeout(self) -> float:  # read by RequestsClient for every try
+        left = seconds_left()
+        return self.configured_timeout if left is None else min(self.configured_timeout, left)
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:  # RequestsClient.__init__ stores it here
+        self.configured_timeout = value
+
+    def _before_try(self) -> None:
+        left = seconds_left()
+        if left is not None and left < MIN_ATTEMPT_SECONDS:
+            raise StripeTooSlow(f"No time left for Stripe in this request ({left:.2f} s).")
+
+    def _after_failed_try(self, error: stripe.APIConnectionError) -> None:
+        left = seconds_left()
+        if left is not None and left < MIN_ATTEMPT_SECONDS:
+            raise StripeTooSlow(f"Stripe did not answer within this request's budget: {error}")
+
+    def request(self, *args: Any, **kwargs: Any):
+        self._before_try()
+        try:
+            return super().request(*args, **kwargs)
+        except stripe.APIConnectionError as error:
+            self._after_failed_try(error)
+            raise
+
+    def request_stream(self, *args: Any, **kwargs: Any):
+        self._before_try()
+        try:
+            return super().request_stream(*args, **kwargs)
+        except stripe.APIConnectionError as error:
+            self._after_failed_try(error)
+            raise
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        sleep = super()._sleep_time_seconds(num_retries)
+        left = seconds_left()
+        # A retry that could not start in time is not worth the wait.
+        return sleep if left is None else max(0.0, min(sleep, left - MIN_ATTEMPT_SECONDS))
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        if not super()._should_retry(
+            response, api_connection_error, num_retries, max_network_retries
+        ):
+            return False
+        left = seconds_left()
+        return left is None or left >= MIN_ATTEMPT_SECONDS + stripe.HTTPClient.INITIAL_DELAY
 
 
 @cache
@@ -18,10 +131,18 @@ def _default_client() -> stripe.StripeClient:
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
-        max_network_retries=2,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        max_network_retries=MAX_NETWORK_RETRIES,
+        http_client=DeadlineRequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
+
+def _forget_client(*, setting: str, **_kwargs: Any) -> None:
+    # Tests point STRIPE_API_BASE (or the keys, the timeout) elsewhere.
+    if setting.startswith("STRIPE_"):
+        _default_client.cache_clear()
+
+
+setting_changed.connect(_forget_client, dispatch_uid="stripe-gateway-settings")
 
 _override: list[stripe.StripeClient] = []
 
@@ -248,8 +369,15 @@ def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
     return ""
 
 
-# Callers outside this module catch Stripe's failures by this name, not the SDK's.
+# Callers outside this module catch Stripe's failures (and name its objects in type hints)
+# by these names, not the SDK's: this module is the only one that imports it.
 StripeError = stripe.StripeError
+InvalidRequestError = stripe.InvalidRequestError
+APIError = stripe.APIError
+APIConnectionError = stripe.APIConnectionError
+RateLimitError = stripe.RateLimitError
+IdempotencyError = stripe.IdempotencyError
+Subscription = stripe.Subscription
 
 
 # --- Staff managing recurring gifts (donations.recurring) --------------------------------

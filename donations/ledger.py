@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from donations import gateway
@@ -127,34 +128,48 @@ def record_dispute_transaction(
 
 
 # Balance transaction types that are money movements of gifts (charges, refunds, dispute
-# withdrawals and reinstatements); fees, payouts and transfers are not ledger rows.
+# withdrawals and reinstatements). A payout also pays out Stripe's own fees and other
+# adjustments; those are kept too (as fee and adjustment rows, with no gift), so that a
+# payout's rows add up to what the bank received. Only the payout's own transaction (the
+# money leaving the balance) is not a row.
 _KIND_BY_TYPE = {
     "charge": LedgerEntry.Kind.CHARGE,
     "payment": LedgerEntry.Kind.CHARGE,
     "refund": LedgerEntry.Kind.REFUND,
     "payment_refund": LedgerEntry.Kind.REFUND,
+    "stripe_fee": LedgerEntry.Kind.FEE,
+    "application_fee": LedgerEntry.Kind.FEE,
+    "tax_fee": LedgerEntry.Kind.FEE,
 }
+_PAYOUT_OWN_TYPES = {"payout", "payout_cancel", "payout_failure"}
 
 
 def _kind(balance_transaction: Mapping) -> str | None:
-    kind = _KIND_BY_TYPE.get(str(balance_transaction.get("type")))
+    kind_type = str(balance_transaction.get("type"))
+    if kind_type in _PAYOUT_OWN_TYPES:
+        return None
+    kind = _KIND_BY_TYPE.get(kind_type)
     if kind is not None:
         return kind
     category = str(balance_transaction.get("reporting_category") or "")
-    if balance_transaction.get("type") == "adjustment" and category.startswith("dispute"):
+    if kind_type == "adjustment" and category.startswith("dispute"):
         amount = int(balance_transaction.get("amount") or 0)
         return LedgerEntry.Kind.DISPUTE if amount < 0 else LedgerEntry.Kind.DISPUTE_REVERSAL
-    return None
+    if category == "fee":
+        return LedgerEntry.Kind.FEE
+    return LedgerEntry.Kind.ADJUSTMENT
 
 
 def record_payout(*, payout_id: str, balance_transactions: Iterable[Mapping]) -> int:
     """Stamp the payout on every ledger row it paid out, writing rows not seen yet.
 
+    Call it only once the payout's list is complete (its reconciliation has completed).
     A payout can be reported before the events of the charges it pays (Stripe does not
     promise order), so a row missing here is written now, without its donation, and the
     charge's, refund's or dispute's own handler links the donation when it runs. The
     ledger therefore also holds movements of the account that are not gifts (donation
-    left empty), which is what reconciling a payout against the bank needs.
+    left empty: fees, adjustments), which is what reconciling a payout against the bank
+    needs.
     """
     ids = []
     for balance_transaction in balance_transactions:
@@ -178,3 +193,11 @@ def record_payout(*, payout_id: str, balance_transactions: Iterable[Mapping]) ->
             .update(stripe_payout_id=payout_id)
         )
     return changed
+
+
+def payout_net(*, payout_id: str) -> int:
+    """What the ledger says a payout paid: the sum of its rows' net amounts."""
+    return (
+        LedgerEntry.objects.filter(stripe_payout_id=payout_id).aggregate(total=Sum("net"))["total"]
+        or 0
+    )

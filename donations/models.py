@@ -228,6 +228,10 @@ class LedgerEntry(models.Model):
         REFUND = "refund"
         DISPUTE = "dispute"
         DISPUTE_REVERSAL = "dispute_reversal", "dispute reversal"
+        # Not gifts, but paid out with them: without these a payout's rows never add up to
+        # the payout the bank received.
+        FEE = "fee", "Stripe fee"
+        ADJUSTMENT = "adjustment"
 
     donation = models.ForeignKey(
         Donation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
@@ -235,7 +239,7 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
     stripe_source_id = models.CharField(
-        max_length=255, blank=True, help_text="The charge, refund or dispute id."
+        max_length=255, blank=True, help_text="The charge, refund, dispute or fee's source id."
     )
     gross = models.IntegerField(help_text="Minor units; negative for money going out.")
     fee = models.IntegerField(default=0)

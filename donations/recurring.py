@@ -9,7 +9,6 @@ checks (already paused, already that amount), not sent to Stripe twice.
 import uuid
 from collections.abc import Callable
 
-import stripe
 from django.db import transaction
 
 from donations import gateway
@@ -42,7 +41,7 @@ def _require_live(recurring: RecurringDonation) -> None:
         raise ActionRefused(f"This recurring gift is {recurring.get_status_display()}.")
 
 
-def _update(recurring: RecurringDonation, params: dict) -> Callable[[], stripe.Subscription]:
+def _update(recurring: RecurringDonation, params: dict) -> Callable[[], gateway.Subscription]:
     return lambda: gateway.update_subscription(
         recurring.stripe_subscription_id, params=params, idempotency_key=str(uuid.uuid4())
     )
@@ -53,7 +52,7 @@ def _apply(
     recurring: RecurringDonation,
     actor,
     action: str,
-    ask_stripe: Callable[[], stripe.Subscription],
+    ask_stripe: Callable[[], gateway.Subscription],
     reason: str = "",
     **row,
 ) -> RecurringDonation:

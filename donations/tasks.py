@@ -2,7 +2,6 @@
 
 import logging
 
-import stripe
 from celery import shared_task
 from django.conf import settings
 
@@ -93,7 +92,7 @@ def sweep_stripe_inbox() -> dict[str, int]:
 
 
 @shared_task(
-    autoretry_for=(stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError),
+    autoretry_for=(gateway.APIConnectionError, gateway.APIError, gateway.RateLimitError),
     retry_backoff=True,
     max_retries=5,
 )

@@ -4,7 +4,6 @@ donations.checkout's, the cached page is donations.page's."""
 import logging
 from urllib.parse import urlencode
 
-import stripe
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from donations import checkout, page, ratelimit, turnstile
 from donations.fees import format_amount, format_plain
 from donations.forms import DonationForm
+from donations.gateway import StripeError
 from donations.models import Donation, RecurringDonation
 from members.signin import signed_in_supporter
 
@@ -146,7 +146,7 @@ def declined(request: HttpRequest) -> JsonResponse:
     ip = ratelimit.client_ip(request)
     try:
         donation, _intent = checkout.refresh_from_stripe(donation=donation, ip=ip)
-    except stripe.StripeError:
+    except StripeError:
         log.warning(
             "could not refresh donation %s after a decline", donation.public_id, exc_info=True
         )
@@ -188,7 +188,7 @@ def thanks(request: HttpRequest, public_id: str) -> HttpResponse:
         donation, _intent = checkout.refresh_from_stripe(
             donation=donation, ip=ratelimit.client_ip(request)
         )
-    except stripe.StripeError:
+    except StripeError:
         # Show what we know; the webhook will bring the rest.
         log.warning(
             "could not refresh donation %s on its thank-you page", donation.public_id, exc_info=True

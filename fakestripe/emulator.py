@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakestripe import errors, expansion, params, routing
+from fakestripe import errors, expansion, params, routing, sdk_params
 from fakestripe.clock import Clock
 from fakestripe.faults import KINDS, Fault, error_for
 from fakestripe.idempotency import IdempotencyStore
@@ -188,6 +188,15 @@ class Emulator:
         with self.operation():
             return snapshot(disputes.settle(self, dispute_id, status=status))
 
+    def charge_account_fee(self, amount: int, description: str = "Billing fee") -> dict[str, Any]:
+        """Stripe takes a fee from the balance outside any charge (a `stripe_fee`)."""
+        from fakestripe.resources import payouts
+
+        with self.operation():
+            return snapshot(
+                payouts.charge_account_fee(self, amount=amount, description=description)
+            )
+
     def retrieve(self, object_id: str) -> dict[str, Any]:
         """A copy of any stored object, for assertions."""
         with self.lock:
@@ -335,6 +344,12 @@ class Emulator:
             route, path_args = found
             if api_key.startswith("pk_") and not route.publishable:
                 raise errors.publishable_key_not_allowed()
+            if not route.publishable:
+                # What Stripe itself refuses for the pinned API version, before what the
+                # emulator implements (which is a subset of it).
+                unknown = sdk_params.unknown_parameter(method, route.template, raw)
+                if unknown:
+                    raise errors.unknown_parameter(unknown)
             spec = {**params.COMMON, **route.spec}
             p = params.validate(raw, spec)
         except errors.StripeError as exc:

@@ -1,8 +1,8 @@
 """Injected faults: Stripe being down, slow, rate limiting, or dropping a response.
 
 `Emulator.inject_fault(...)` arms a fault for the next matching requests, so tests can
-show what the app does when Stripe misbehaves (DESIGN: "Stripe down or slow: ... nothing
-is charged twice"). Kinds:
+show what the app does when Stripe misbehaves: the donor is told to try again and nothing
+is charged twice (docs/architecture.md). Kinds:
 
 - "api_error": 500 `api_error`, nothing done (the SDK retries it when it may);
 - "rate_limit": 429 `rate_limit`, nothing done;

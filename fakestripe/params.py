@@ -171,12 +171,9 @@ def require(params: dict[str, Any], *names: str) -> None:
 
 # Parameters every request accepts.
 COMMON: dict[str, Spec] = {"expand": string_list}
-LIST: dict[str, Spec] = {
-    "limit": integer,
-    "starting_after": string,
-    "ending_before": string,
-    "created": int_range,
-}
+# Paging, which every list takes; most lists also filter by `created`.
+PAGE: dict[str, Spec] = {"limit": integer, "starting_after": string, "ending_before": string}
+LIST: dict[str, Spec] = {**PAGE, "created": int_range}
 ADDRESS: dict[str, Spec] = {
     k: string for k in ("city", "country", "line1", "line2", "postal_code", "state")
 }

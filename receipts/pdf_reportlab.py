@@ -1,7 +1,7 @@
 """Year-end statements drawn by ReportLab from an editable Django template.
 
 Why not WeasyPrint here. The year-end run renders one statement per donor, 100,000 of
-them within 20 minutes on 2 cores (DESIGN.md): 24 ms of CPU a statement at most, for
+them within 20 minutes on 2 cores (docs/architecture.md): 24 ms of CPU a statement at most, for
 everything (issuing, rendering, storing, emailing). WeasyPrint, even with its fonts,
 stylesheet and caches reused and the gift lines set as preformatted text instead of a
 table (receipts.pdf, statement.html), spends ~25 ms on the PDF alone (CSS cascade and

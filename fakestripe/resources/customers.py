@@ -14,10 +14,12 @@ FIELDS = {
     "description": string,
     "metadata": metadata,
     "address": ADDRESS,
-    "payment_method": string,
     "preferred_locales": string_list,
     "invoice_settings": {"default_payment_method": string},
 }
+# Attaching a payment method in passing is for a new customer only (an update attaches
+# through /v1/payment_methods/{id}/attach).
+CREATE = {**FIELDS, "payment_method": string}
 
 
 def shape(em: Any, cid: str) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def _apply(em: Any, customer: dict[str, Any], p: dict[str, Any]) -> dict[str, An
     return apply_update(customer, changes)
 
 
-@route("POST", "/v1/customers", FIELDS)
+@route("POST", "/v1/customers", CREATE)
 def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     customer = em.store(shape(em, em.new_id("cus", 14)))
     _apply(em, customer, p)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fakestripe import errors
 from fakestripe.expansion import INCLUDABLE
-from fakestripe.params import LIST, boolean, enum, string
+from fakestripe.params import LIST, PAGE, boolean, enum, string
 from fakestripe.resources import payment_intents, payment_methods
 from fakestripe.routing import route
 from fakestripe.snapshot import snapshot
@@ -468,7 +468,7 @@ def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     return em.list_objects("invoice", p, "/v1/invoices", keep)
 
 
-@route("GET", "/v1/invoices/{inv_id}/lines", LIST)
+@route("GET", "/v1/invoices/{inv_id}/lines", PAGE)
 def lines(em: Any, p: dict[str, Any], inv_id: str) -> dict[str, Any]:
     invoice = em.get("invoice", inv_id)
     return invoice["lines"]

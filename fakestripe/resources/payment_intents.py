@@ -53,7 +53,7 @@ FIELDS = {
     "description": string,
     "metadata": metadata,
     "payment_method": string,
-    "payment_method_types": string_list,
+    "allowed_payment_method_types": string_list,
     "receipt_email": string,
     "setup_future_usage": SETUP_FUTURE_USAGE,
     "statement_descriptor": string,
@@ -63,7 +63,12 @@ FIELDS = {
 }
 CREATE = {
     **FIELDS,
-    **CONFIRM,
+    # Stripe.js sends the client secret and raw card data; a secret-key create takes
+    # neither (card numbers never reach the server).
+    **{key: spec for key, spec in CONFIRM.items() if key != "client_secret"},
+    "payment_method_data": {
+        key: spec for key, spec in CONFIRM["payment_method_data"].items() if key != "card"
+    },
     "confirm": boolean,
     "capture_method": enum("automatic", "automatic_async"),
     "confirmation_method": enum("automatic", "manual"),
@@ -396,8 +401,8 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
         pi[key] = p.get(key) or None
     pi["setup_future_usage"] = p.get("setup_future_usage") or None
     pi["metadata"] = merge_metadata({}, p.get("metadata", {}))
-    if p.get("payment_method_types"):
-        for index, kind in enumerate(p["payment_method_types"]):
+    if p.get("allowed_payment_method_types"):
+        for index, kind in enumerate(p["allowed_payment_method_types"]):
             if kind != "card":
                 # The emulator only has cards; say so instead of pretending.
                 raise errors.StripeError(
@@ -405,9 +410,9 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
                     f"The payment method type provided: {kind} is invalid. The emulator "
                     "supports card only.",
                     code="payment_intent_invalid_parameter",
-                    param=f"payment_method_types[{index}]",
+                    param=f"allowed_payment_method_types[{index}]",
                 )
-        pi["payment_method_types"] = p["payment_method_types"]
+        pi["payment_method_types"] = p["allowed_payment_method_types"]
         pi["automatic_payment_methods"] = None
     if p.get("capture_method"):
         pi["capture_method"] = p["capture_method"]

@@ -4,7 +4,7 @@ import hashlib
 from typing import Any
 
 from fakestripe import cards, errors
-from fakestripe.params import ADDRESS, LIST, enum, integer, metadata, string
+from fakestripe.params import ADDRESS, PAGE, enum, integer, metadata, string
 from fakestripe.resources.common import address, apply_update, merge_metadata
 from fakestripe.routing import route
 
@@ -233,7 +233,7 @@ def detach(em: Any, p: dict[str, Any], pm_id: str) -> dict[str, Any]:
     return pm
 
 
-LIST_SPEC = {**LIST, "customer": string, "type": enum("card")}
+LIST_SPEC = {**PAGE, "customer": string, "type": enum("card")}
 
 
 @route("GET", "/v1/payment_methods", LIST_SPEC)
@@ -249,7 +249,7 @@ def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@route("GET", "/v1/customers/{cid}/payment_methods", {**LIST, "type": enum("card")})
+@route("GET", "/v1/customers/{cid}/payment_methods", {**PAGE, "type": enum("card")})
 def list_for_customer(em: Any, p: dict[str, Any], cid: str) -> dict[str, Any]:
     em.get("customer", cid)
     return em.list_objects(

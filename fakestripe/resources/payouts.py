@@ -3,7 +3,9 @@
 Each day (when the clock passes midnight UTC) the available balance is paid out: one
 payout groups every available, not-yet-paid balance transaction (so
 `GET /v1/balance_transactions?payout=po_...` lists them), arrives the next day, and then
-`payout.paid` is sent.
+`payout.paid` is sent. As at Stripe, an automatic payout's list of transactions is complete
+only once its `reconciliation_status` is `completed`: that comes a little after it is paid,
+with `payout.reconciliation_completed`.
 """
 
 from typing import Any
@@ -15,6 +17,9 @@ from fakestripe.resources.common import merge_metadata
 from fakestripe.routing import route
 
 DAY = 86400
+# How long after arriving an automatic payout's reconciliation completes here (Stripe gives
+# no figure; it is "shortly after", and an app must not rely on it being at once).
+RECONCILIATION_DELAY = 3600
 
 
 def create_payout(
@@ -109,10 +114,33 @@ def _arrive(em: Any, payout_id: str) -> None:
     previous = {"status": "in_transit"}
     payout["status"] = "paid"
     payout["trace_id"] = {"status": "supported", "value": "FAKE" + payout_id[-10:].upper()}
-    if payout["automatic"]:
-        payout["reconciliation_status"] = "completed"
     em.emit("payout.updated", payout, previous)
     em.emit("payout.paid", payout)
+    if payout["automatic"]:
+        em.clock.at(em.now() + RECONCILIATION_DELAY, lambda: _reconcile(em, payout_id))
+
+
+def _reconcile(em: Any, payout_id: str) -> None:
+    payout = em.objects[payout_id]
+    if payout["reconciliation_status"] != "in_progress":
+        return
+    payout["reconciliation_status"] = "completed"
+    em.emit("payout.updated", payout, {"reconciliation_status": "in_progress"})
+    em.emit("payout.reconciliation_completed", payout)
+
+
+def charge_account_fee(em: Any, *, amount: int, description: str, currency: str = "usd") -> dict:
+    """A fee Stripe takes from the balance outside any charge (Billing, Radar, Connect): a
+    `stripe_fee` balance transaction that the next payout sweeps with the gifts."""
+    return balance.record(
+        em,
+        kind="stripe_fee",
+        amount=-amount,
+        fee=0,
+        currency=currency,
+        source=None,
+        description=description,
+    )
 
 
 def schedule_daily(em: Any) -> None:

@@ -27,12 +27,17 @@ CONFIRM = {
     },
 }
 CREATE = {
-    **CONFIRM,
+    # Stripe.js sends the client secret and raw card data; a secret-key create takes
+    # neither (card numbers never reach the server).
+    **{key: spec for key, spec in CONFIRM.items() if key != "client_secret"},
+    "payment_method_data": {
+        key: spec for key, spec in CONFIRM["payment_method_data"].items() if key != "card"
+    },
     "customer": string,
     "description": string,
     "metadata": metadata,
     "usage": enum("off_session", "on_session"),
-    "payment_method_types": string_list,
+    "allowed_payment_method_types": string_list,
     "automatic_payment_methods": {"enabled": boolean, "allow_redirects": enum("always", "never")},
     "confirm": boolean,
 }

@@ -4,7 +4,7 @@ from typing import Any
 
 from fakestripe import errors
 from fakestripe.clock import add_interval, day_of_month
-from fakestripe.params import LIST, string
+from fakestripe.params import PAGE, string
 from fakestripe.resources import invoices, prices
 from fakestripe.resources.common import merge_metadata
 from fakestripe.routing import route
@@ -243,7 +243,7 @@ def retrieve(em: Any, p: dict[str, Any], item_id: str) -> dict[str, Any]:
     return _find_item(em, item_id)
 
 
-@route("GET", "/v1/subscription_items", {**LIST, "subscription": string})
+@route("GET", "/v1/subscription_items", {**PAGE, "subscription": string})
 def list_all(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     if not p.get("subscription"):
         raise errors.missing_parameter("subscription")

@@ -60,7 +60,8 @@ COMMON = {
 CREATE = {
     **COMMON,
     "customer": string,
-    "items": [ITEM],
+    # A new subscription's items have no id to name and none to delete yet.
+    "items": [{key: spec for key, spec in ITEM.items() if key not in ("id", "deleted")}],
     "currency": string,
 }
 

@@ -44,8 +44,12 @@ def test_production_start_up_names_a_missing_secret(missing):
     assert f"Set the environment variable {missing}" in result.stderr
 
 
-def test_check_deploy_passes_with_production_values():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environ=PRODUCTION_ENV)
+def test_check_deploy_passes_with_production_values(tmp_path):
+    # check --deploy also wants this release's static files collected (pledge.E001).
+    environ = {**PRODUCTION_ENV, "PLEDGE_VAR_DIR": str(tmp_path / "var")}
+    collected = run_manage("collectstatic", "--noinput", "-v0", environ=environ)
+    assert collected.returncode == 0, collected.stderr
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environ=environ)
     assert result.returncode == 0, result.stderr
 
 

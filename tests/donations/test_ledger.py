@@ -79,15 +79,18 @@ def test_a_payout_stamps_rows_already_written():
     assert ledger.record_payout(payout_id="po_9", balance_transactions=[_bt()]) == 0
 
 
-def test_a_payout_skips_what_is_not_a_gift_movement():
+def test_a_payout_keeps_stripes_fees_and_adjustments_but_not_itself():
     ledger.record_payout(
         payout_id="po_1",
         balance_transactions=[
-            _bt("txn_fee", amount=-500, fee=0, kind="stripe_fee"),
+            _bt("txn_fee", amount=-500, fee=0, kind="stripe_fee", category="fee", source=""),
+            _bt("txn_adj", amount=-25, fee=0, kind="adjustment", category="other_adjustment"),
             _bt("txn_po", amount=-9000, fee=0, kind="payout"),
         ],
     )
-    assert not LedgerEntry.objects.exists()
+    kinds = dict(LedgerEntry.objects.values_list("stripe_balance_transaction_id", "kind"))
+    assert kinds == {"txn_fee": "fee", "txn_adj": "adjustment"}
+    assert ledger.payout_net(payout_id="po_1") == -525
 
 
 def test_a_payout_sorts_dispute_adjustments_by_sign():

@@ -143,10 +143,10 @@ def test_only_cards_are_emulated(client):
             params={
                 "amount": 500,
                 "currency": "usd",
-                "payment_method_types": ["card", "sepa_debit"],
+                "allowed_payment_method_types": ["card", "sepa_debit"],
             }
         )
-    assert caught.value.param == "payment_method_types[1]"
+    assert caught.value.param == "allowed_payment_method_types[1]"
 
 
 def test_an_emulator_bug_is_a_500_api_error_not_a_crash(client, monkeypatch):

@@ -26,6 +26,7 @@ ISSUE_EVENT_TYPES = {
     "charge.dispute.created",
     "charge.dispute.closed",
     "payout.paid",
+    "payout.reconciliation_completed",
 }
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0002_donation_preset'),
+        ('donations', '0003_ledger_fee_and_adjustment_rows'),
     ]
 
     operations = [
