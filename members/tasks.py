@@ -1,6 +1,7 @@
 """Celery tasks for members: thin, by id."""
 
 from celery import shared_task
+from django.conf import settings
 
 from config.emails import send_email
 from members.confirmation import confirmation_url
@@ -30,6 +31,4 @@ def send_newsletter_confirmation(subscription_id: int) -> bool:
 
 
 def _max_age_days() -> int:
-    from django.conf import settings
-
     return max(1, settings.NEWSLETTER_CONFIRM_MAX_AGE_SECONDS // 86400)
