@@ -237,6 +237,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # /healthz is probed by load balancers over plain HTTP on the internal network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The public thank-you and decline pages ask Stripe about an unsettled gift at most once
+# per gift and page in this many seconds (0: every request); settled gifts never.
+DONATION_STATUS_REFRESH_SECONDS = env_int("DONATION_STATUS_REFRESH_SECONDS", 3)
 
 LOGGING = {
     "version": 1,
