@@ -403,8 +403,11 @@ LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
 # --- Donor accounts (account/, members.signin) -------------------------------------------
 # Emailed sign-in links work once and for this long.
 SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 3600)
-# Sign-in emails a client IP or an address can ask for in an hour (mail bombing, probing).
+# Sign-in emails a client IP can ask for in an hour (mail bombing, probing).
 SIGNIN_REQUESTS_PER_HOUR = env_int("SIGNIN_REQUESTS_PER_HOUR", 5)
+# Requests for one address within this many seconds send one email (the first); an
+# address is never refused, so nobody can lock its owner out by asking for it.
+SIGNIN_COALESCE_SECONDS = env_int("SIGNIN_COALESCE_SECONDS", 300)
 
 # --- Abandoned gifts (donations.abandoned) ------------------------------------------------
 # A one-time gift still unpaid this long after it was started is cancelled at Stripe.
