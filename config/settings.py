@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "donations",
     "receipts",
     "account",
+    "staffauth",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staffauth.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -202,6 +204,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Staff sign-in (staffauth.throttle): failed passwords allowed per username from one IP,
+# per username from anywhere, and per IP for any username, within the lockout window;
+# past any of them the admin login refuses even the right password until it closes.
+STAFF_LOGIN_FAILURES_PER_USER_AND_IP = env_int("STAFF_LOGIN_FAILURES_PER_USER_AND_IP", 5)
+STAFF_LOGIN_FAILURES_PER_USER = env_int("STAFF_LOGIN_FAILURES_PER_USER", 20)
+STAFF_LOGIN_FAILURES_PER_IP = env_int("STAFF_LOGIN_FAILURES_PER_IP", 30)
+STAFF_LOGIN_LOCKOUT_SECONDS = env_int("STAFF_LOGIN_LOCKOUT_SECONDS", 900)
+# Staff in these groups must set up an authenticator app (TOTP) before any staff page;
+# anyone else may (staffauth). Recommended in production: Finance.
+STAFF_2FA_REQUIRED_GROUPS = env_list("STAFF_2FA_REQUIRED_GROUPS")
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
