@@ -5,13 +5,13 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from account.forms import SignInRequestForm
-from config.emails import send_email
 from donations import recurring as recurring_services
 from donations.fees import format_amount
 from donations.forms import RecurringAmountForm
@@ -21,6 +21,7 @@ from donations.ratelimit import bump, client_ip
 from members import signin
 from members.models import Newsletter, NewsletterSubscription, Supporter
 from members.services import newsletter_subscribe, newsletter_unsubscribe
+from members.tasks import send_signin_link
 from receipts.models import Receipt
 from receipts.views import pdf_response
 
@@ -38,10 +39,13 @@ def donor_required(view):
     return never_cache(wrapper)
 
 
-def _over_limit(*keys: str) -> bool:
-    """Count one request against each key; True when any is past the hourly limit."""
-    counts = [bump(key, window_seconds=3600) for key in keys]
-    return max(counts) > settings.SIGNIN_REQUESTS_PER_HOUR
+def _ip_over_limit(request: HttpRequest) -> bool:
+    """Count one request against the client's IP; True past SIGNIN_REQUESTS_PER_HOUR.
+
+    Only the IP is refused. An address is never refused (that would let anyone lock a
+    donor out by asking for their address); its emails are coalesced instead."""
+    key = signin.limit_key("ip", client_ip(request))
+    return bump(key, window_seconds=3600) > settings.SIGNIN_REQUESTS_PER_HOUR
 
 
 @never_cache
@@ -50,20 +54,13 @@ def request_link(request: HttpRequest) -> HttpResponse:
     form = SignInRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if _over_limit(f"signin:ip:{client_ip(request)}", f"signin:email:{email.lower()}"):
+        if _ip_over_limit(request):
             form.add_error(None, "Too many sign-in emails were asked for. Try again in an hour.")
         else:
-            supporter = Supporter.objects.filter(
-                email__iexact=email, anonymised_at__isnull=True
-            ).first()
-            if supporter is not None:
-                send_email(
-                    "signin",
-                    to=[supporter.email],
-                    context={"supporter": supporter, "url": signin.signin_url(supporter)},
-                )
-            # The same answer whether or not we know the address: the page must not tell
-            # a stranger who gives to us.
+            # The same work and the same answer whether or not we know the address: the
+            # page must not tell a stranger, by its words or its timing, who gives to us.
+            if signin.first_request_in_window(email):
+                transaction.on_commit(lambda: send_signin_link.delay(email))
             return render(request, "account/link_sent.html", {"email": email})
     return render(request, "account/request.html", {"form": form})
 
@@ -73,15 +70,16 @@ def request_link(request: HttpRequest) -> HttpResponse:
 def sign_in(request: HttpRequest, token: str) -> HttpResponse:
     # GET only shows a button: mail scanners follow links, and the link works once.
     try:
+        if request.method == "POST":
+            supporter = signin.claim_link(token)
+            signin.sign_in(request, supporter)
+            return redirect("account:home")
         supporter = signin.supporter_for_signin(token)
     except signin.LinkRefused as refusal:
         form = SignInRequestForm()
         return render(
             request, "account/request.html", {"form": form, "refusal": str(refusal)}, status=403
         )
-    if request.method == "POST":
-        signin.sign_in(request, supporter)
-        return redirect("account:home")
     return render(request, "account/sign_in.html", {"supporter": supporter})
 
 

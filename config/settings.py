@@ -48,15 +48,20 @@ INSTALLED_APPS = [
     "receipts",
     "account",
     "config",  # the project: `manage.py deploy` and its deployment checks
+    "staffauth",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
+    "config.middleware.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staffauth.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -74,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "config.context_processors.organisation",
             ],
         },
@@ -211,6 +217,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Staff sign-in (staffauth.throttle): failed passwords allowed per username from one IP,
+# per username from anywhere, and per IP for any username, within the lockout window;
+# past any of them the admin login refuses even the right password until it closes.
+STAFF_LOGIN_FAILURES_PER_USER_AND_IP = env_int("STAFF_LOGIN_FAILURES_PER_USER_AND_IP", 5)
+STAFF_LOGIN_FAILURES_PER_USER = env_int("STAFF_LOGIN_FAILURES_PER_USER", 20)
+STAFF_LOGIN_FAILURES_PER_IP = env_int("STAFF_LOGIN_FAILURES_PER_IP", 30)
+STAFF_LOGIN_LOCKOUT_SECONDS = env_int("STAFF_LOGIN_LOCKOUT_SECONDS", 900)
+# Staff in these groups must set up an authenticator app (TOTP) before any staff page;
+# anyone else may (staffauth). Recommended in production: Finance.
+STAFF_2FA_REQUIRED_GROUPS = env_list("STAFF_2FA_REQUIRED_GROUPS")
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -250,8 +266,18 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page (Django's middleware), Stripe's origins the only
+# third party: see config/csp.py. A test that moves STRIPE_JS_URL or STRIPE_API_BASE
+# rebuilds these two with the same helpers.
+from config.csp import content_security_policy, permissions_policy  # noqa: E402
+
+SECURE_CSP = content_security_policy(stripe_js_url=STRIPE_JS_URL, stripe_api_base=STRIPE_API_BASE)
+PERMISSIONS_POLICY = permissions_policy(stripe_js_url=STRIPE_JS_URL)
 # /healthz is probed by load balancers over plain HTTP on the internal network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The public thank-you and decline pages ask Stripe about an unsettled gift at most once
+# per gift and page in this many seconds (0: every request); settled gifts never.
+DONATION_STATUS_REFRESH_SECONDS = env_int("DONATION_STATUS_REFRESH_SECONDS", 3)
 
 LOGGING = {
     "version": 1,
@@ -438,8 +464,11 @@ LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
 # --- Donor accounts (account/, members.signin) -------------------------------------------
 # Emailed sign-in links work once and for this long.
 SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 3600)
-# Sign-in emails a client IP or an address can ask for in an hour (mail bombing, probing).
+# Sign-in emails a client IP can ask for in an hour (mail bombing, probing).
 SIGNIN_REQUESTS_PER_HOUR = env_int("SIGNIN_REQUESTS_PER_HOUR", 5)
+# Requests for one address within this many seconds send one email (the first); an
+# address is never refused, so nobody can lock its owner out by asking for it.
+SIGNIN_COALESCE_SECONDS = env_int("SIGNIN_COALESCE_SECONDS", 300)
 
 # --- Abandoned gifts (donations.abandoned) ------------------------------------------------
 # A one-time gift still unpaid this long after it was started is cancelled at Stripe.

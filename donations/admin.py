@@ -195,6 +195,10 @@ class StripeEventAdmin(admin.ModelAdmin):
     search_fields = ["stripe_id"]
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
 
+    def has_add_permission(self, request):
+        # Only Stripe writes the inbox (a blank row added by hand was a 500).
+        return False
+
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):

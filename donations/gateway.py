@@ -297,7 +297,8 @@ def verify_webhook_signature(
             secret if secret is not None else settings.STRIPE_WEBHOOK_SECRET,
             tolerance=WEBHOOK_TOLERANCE_SECONDS,
         )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
+    # TypeError: hmac.compare_digest refuses a header with non-ASCII text in it.
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError) as error:
         raise WebhookSignatureInvalid(str(error)) from error
 
 

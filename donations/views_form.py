@@ -4,6 +4,8 @@ donations.checkout's, the cached page is donations.page's."""
 import logging
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -144,12 +146,7 @@ def declined(request: HttpRequest) -> JsonResponse:
     if donation is None or not donation.stripe_payment_intent_id:
         return JsonResponse({"errors": {"__all__": ["Unknown gift."]}}, status=404)
     ip = ratelimit.client_ip(request)
-    try:
-        donation, _intent = checkout.refresh_from_stripe(donation=donation, ip=ip)
-    except StripeError:
-        log.warning(
-            "could not refresh donation %s after a decline", donation.public_id, exc_info=True
-        )
+    donation = _refreshed(donation, ip=ip, page_name="declined")
     verdict = ratelimit.check(ip=ip, email=donation.supporter.email)
     return JsonResponse(
         {
@@ -158,6 +155,40 @@ def declined(request: HttpRequest) -> JsonResponse:
             "message": "" if verdict.allowed else verdict.message,
         }
     )
+
+
+# Once a gift is settled our rows (kept current by webhooks) say all the page needs.
+# FAILED is not here: the donor may retry the same PaymentIntent with another card.
+_SETTLED = {
+    Donation.Status.SUCCEEDED,
+    Donation.Status.PARTIALLY_REFUNDED,
+    Donation.Status.REFUNDED,
+    Donation.Status.DISPUTED,
+    Donation.Status.CANCELED,
+}
+
+
+def _refreshed(donation: Donation, *, ip: str, page_name: str) -> Donation:
+    """The gift as Stripe last told us, asking Stripe again only while the gift is unsettled
+    and at most once per gift and page every DONATION_STATUS_REFRESH_SECONDS: these pages
+    are public, and each request would otherwise be one Stripe call (a cheap way to spend
+    our API quota). cache.add is atomic, so concurrent requests ask once. The key names the
+    page so a decline report does not hide the success the donor's retry lands on."""
+    if donation.status in _SETTLED:
+        return donation
+    window = settings.DONATION_STATUS_REFRESH_SECONDS
+    if window > 0 and not cache.add(
+        f"donate:status-refresh:{page_name}:{donation.pk}", 1, timeout=window
+    ):
+        return donation
+    try:
+        donation, _intent = checkout.refresh_from_stripe(donation=donation, ip=ip)
+    except StripeError:
+        # Show what we know; the webhook will bring the rest.
+        log.warning(
+            "could not refresh donation %s (%s page)", donation.public_id, page_name, exc_info=True
+        )
+    return donation
 
 
 def _outcome(donation: Donation) -> str:
@@ -184,15 +215,7 @@ def thanks(request: HttpRequest, public_id: str) -> HttpResponse:
     donation = checkout.donation_for_page(public_id)
     if donation is None:
         raise Http404("No such gift.")
-    try:
-        donation, _intent = checkout.refresh_from_stripe(
-            donation=donation, ip=ratelimit.client_ip(request)
-        )
-    except StripeError:
-        # Show what we know; the webhook will bring the rest.
-        log.warning(
-            "could not refresh donation %s on its thank-you page", donation.public_id, exc_info=True
-        )
+    donation = _refreshed(donation, ip=ratelimit.client_ip(request), page_name="thanks")
     recurring = (
         RecurringDonation.objects.filter(pk=donation.recurring_id).first()
         if donation.recurring_id

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from receipts.models import Receipt
 
@@ -91,11 +92,19 @@ class ExportFilters:
         return f"receipts_{self.date_from.isoformat()}_to_{self.date_to.isoformat()}.{file_format}"
 
 
+_DATE_BOUNDS = [
+    MinValueValidator(dt.date(1900, 1, 1), message="Give a date in 1900 or later."),
+    MaxValueValidator(dt.date(2999, 12, 31), message="Give a date before 3000."),
+]
+
+
 class ExportForm(forms.Form):
     """A date range OR a fiscal year, and optional status, jurisdiction and kind filters."""
 
-    date_from = forms.DateField(label="From (inclusive)", required=False)
-    date_to = forms.DateField(label="To (inclusive)", required=False)
+    # Bounded like the fiscal year: the period's end is the day after date_to, which for
+    # 9999-12-31 does not exist (an OverflowError, a 500, before these bounds).
+    date_from = forms.DateField(label="From (inclusive)", required=False, validators=_DATE_BOUNDS)
+    date_to = forms.DateField(label="To (inclusive)", required=False, validators=_DATE_BOUNDS)
     fiscal_year = forms.IntegerField(
         label="Or fiscal year", required=False, min_value=1900, max_value=2999
     )

@@ -1,5 +1,6 @@
 """Settings come from the environment; production refuses to start without its secrets."""
 
+import json
 import os
 import subprocess
 import sys
@@ -81,3 +82,28 @@ def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
 def test_lists_are_comma_separated(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", "a.example.org, b.example.org,")
     assert env.env_list("ALLOWED_HOSTS") == ["a.example.org", "b.example.org"]
+
+
+def test_production_responses_carry_the_security_headers():
+    """The headers a production page is served with, CSP included (as `check --deploy`
+    does, from a process with the production environment)."""
+    code = (
+        "import json; from django.test import Client; "
+        "r = Client().get('/healthz', secure=True, HTTP_HOST='give.example.org'); "
+        "print(json.dumps({'status': r.status_code, **dict(r.headers)}))"
+    )
+    result = run_manage("shell", "-c", code, environ=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    headers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert headers["status"] in (200, 503)  # no broker needed to see the headers
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in csp
+    assert "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com" in csp
+    assert "connect-src 'self' https://api.stripe.com" in csp
+    assert "'unsafe-inline'" not in csp
+    assert headers["Permissions-Policy"].startswith('payment=(self "https://js.stripe.com")')
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"

@@ -9,6 +9,9 @@ from urllib.parse import parse_qs
 
 import pytest
 import stripe
+import time_machine
+from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 
 from donations import checkout, gateway, page
@@ -398,9 +401,15 @@ def test_a_stripe_that_never_answers_times_out_into_try_again(client, settings):
 
 def decline_times(client, emulator, count: int, **extra) -> dict:
     data = give(client, custom_amount="25", **extra).json()
-    for _ in range(count):
-        emulator.confirm_with_card(data["client_secret"], DECLINE)
-        client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]}, **extra)
+    # A donor retyping a card takes longer than the window in which the decline page asks
+    # Stripe about one gift only once (donations.views_form._refreshed).
+    with time_machine.travel(time.time(), tick=True) as clock:
+        for _ in range(count):
+            emulator.confirm_with_card(data["client_secret"], DECLINE)
+            client.post(
+                reverse("donations:declined"), {"donation_id": data["donation_id"]}, **extra
+            )
+            clock.shift(settings.DONATION_STATUS_REFRESH_SECONDS + 1)
     return data
 
 
@@ -550,3 +559,53 @@ def test_a_monthly_gift_retried_after_a_decline_keeps_one_subscription(client, e
     assert len(objects(emulator, "subscription")) == 1
     assert RecurringDonation.objects.get().status == RecurringDonation.Status.ACTIVE
     assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+
+
+# --- Public pages do not turn anonymous traffic into Stripe calls ---------------------------
+
+
+def intent_reads(recorder, donation: Donation) -> int:
+    return len(recorder.made(f"GET /v1/payment_intents/{donation.stripe_payment_intent_id}"))
+
+
+def test_many_visits_to_an_unsettled_gifts_thank_you_page_ask_stripe_once(client, recorder):
+    data = give(client, custom_amount="25").json()
+    donation = Donation.objects.get()
+    for _ in range(50):
+        assert client.get(data["return_url"]).status_code == 200
+    assert intent_reads(recorder, donation) == 1
+
+
+def test_the_thank_you_page_asks_again_once_the_window_has_passed(
+    client, recorder, emulator, settings
+):
+    data = give(client, custom_amount="25").json()
+    donation = Donation.objects.get()
+    client.get(data["return_url"])
+    emulator.confirm_with_card(data["client_secret"])
+    cache.delete(f"donate:status-refresh:thanks:{donation.pk}")  # the window has passed
+    assert "Thank you, Ada!" in client.get(data["return_url"]).content.decode()
+    assert intent_reads(recorder, donation) == 2
+
+
+def test_a_settled_gift_is_read_from_our_rows_only(client, recorder, emulator):
+    data = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(data["client_secret"])
+    donation = Donation.objects.get()
+    client.get(data["return_url"])  # learns it succeeded
+    assert Donation.objects.get().status == Donation.Status.SUCCEEDED
+    before = intent_reads(recorder, donation)
+    cache.clear()  # even with no throttle entry, a settled gift never asks Stripe
+    for _ in range(20):
+        assert "Thank you, Ada!" in client.get(data["return_url"]).content.decode()
+    assert intent_reads(recorder, donation) == before
+
+
+def test_many_decline_reports_ask_stripe_once(client, recorder, emulator):
+    data = give(client, custom_amount="25").json()
+    emulator.confirm_with_card(data["client_secret"], "4000000000000002")
+    donation = Donation.objects.get()
+    for _ in range(30):
+        response = client.post(reverse("donations:declined"), {"donation_id": data["donation_id"]})
+        assert response.status_code == 200
+    assert intent_reads(recorder, donation) == 1
