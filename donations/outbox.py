@@ -166,11 +166,17 @@ def record_missed() -> list[int]:
     for listener, finder in missed_finders():
         name = consequence_name(listener)
         already = _open_consequence_keys(name)
+        supporters_pending = {supporter_id for _, supporter_id in already}
         for event in finder():
             key = (event.donation_id, event.supporter_id)
-            if key in already:
+            # An open row already promises it: for a gift, that gift's; for a supporter's
+            # standing (no gift named), any of theirs.
+            if key in already or (
+                event.donation_id is None and event.supporter_id in supporters_pending
+            ):
                 continue
             already.add(key)
+            supporters_pending.add(event.supporter_id)
             new_pks += record(event, [listener], publish=False)
     return new_pks
 
