@@ -403,6 +403,10 @@ CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
 # broker was down at commit, a worker was killed); the sweep sends it again. The sweep
 # also finds succeeded gifts with no receipt and tiers that disagree with giving.
 GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS = env_int("GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS", 60)
+# How far back the sweep's questions look (gifts that succeeded or changed since), so a
+# sweep every minute reads an index range, not every gift ever. The daily membership
+# refresh still looks at everyone.
+GIFT_OUTBOX_LOOKBACK_DAYS = env_int("GIFT_OUTBOX_LOOKBACK_DAYS", 30)
 CELERY_BEAT_SCHEDULE["donations-gift-outbox-sweep"] = {
     "task": "donations.tasks.sweep_gift_consequences",
     "schedule": float(env_int("GIFT_OUTBOX_SWEEP_SECONDS", 60)),

@@ -142,16 +142,19 @@ def membership_follows_giving(event: GiftEvent) -> None:
     membership_refresh(supporter_id=event.supporter_id)
 
 
-def memberships_disagreeing() -> list[int]:
-    """Supporters whose current membership (tier and status) is not what their paid
-    giving earns: a refresh that never ran, or a yearly gift that aged out."""
+def memberships_disagreeing(supporter_ids: Iterable[int] | None = None) -> list[int]:
+    """Supporters (of `supporter_ids`, or all) whose current membership (tier and status)
+    is not what their paid giving earns: a refresh that never ran, or a yearly gift that
+    aged out."""
+    ids = None if supporter_ids is None else list(supporter_ids)
     tiers = list(Tier.objects.all())
-    giving = giving_of()
+    giving = giving_of(ids)
+    live = Membership.objects.filter(status__in=[Membership.Status.ACTIVE, Membership.Status.GRACE])
+    if ids is not None:
+        live = live.filter(supporter_id__in=ids)
     current = {
         supporter_id: (tier_id, status)
-        for supporter_id, tier_id, status in Membership.objects.filter(
-            status__in=[Membership.Status.ACTIVE, Membership.Status.GRACE]
-        ).values_list("supporter_id", "tier_id", "status")
+        for supporter_id, tier_id, status in live.values_list("supporter_id", "tier_id", "status")
     }
     wrong = []
     for supporter_id in sorted(set(giving) | set(current)):
@@ -171,15 +174,24 @@ def memberships_disagreeing() -> list[int]:
 
 @finds_missed(membership_follows_giving)
 def supporters_whose_tier_disagrees() -> Iterator[GiftEvent]:
-    settle = timezone.now() - timedelta(seconds=settings.GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS)
-    recently_changed = set(
-        Donation.objects.filter(updated_at__gte=settle).values_list("supporter_id", flat=True)
-    ) | set(
-        RecurringDonation.objects.filter(updated_at__gte=settle).values_list(
-            "supporter_id", flat=True
+    """Supporters whose gifts changed within the lookback and whose tier disagrees (the
+    daily refresh covers everyone else, and yearly gifts ageing out)."""
+    now = timezone.now()
+
+    def changed_since(when) -> set[int]:
+        return set(
+            Donation.objects.filter(updated_at__gte=when).values_list("supporter_id", flat=True)
+        ) | set(
+            RecurringDonation.objects.filter(updated_at__gte=when).values_list(
+                "supporter_id", flat=True
+            )
         )
+
+    recently_changed = changed_since(
+        now - timedelta(seconds=settings.GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS)
     )
-    for supporter_id in memberships_disagreeing():
+    candidates = changed_since(now - timedelta(days=settings.GIFT_OUTBOX_LOOKBACK_DAYS))
+    for supporter_id in memberships_disagreeing(candidates):
         if supporter_id in recently_changed:
             continue  # its own consequence is in flight
         yield GiftEvent(

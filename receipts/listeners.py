@@ -65,6 +65,10 @@ def _settled_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS)
 
 
+def _lookback() -> datetime:
+    return timezone.now() - timedelta(days=settings.GIFT_OUTBOX_LOOKBACK_DAYS)
+
+
 @finds_missed(issue_receipt)
 def gifts_without_a_receipt() -> Iterator[GiftEvent]:
     """Succeeded gifts with money kept that never had a receipt and have no problem open
@@ -74,6 +78,7 @@ def gifts_without_a_receipt() -> Iterator[GiftEvent]:
             status__in=services.RECEIPTABLE,
             amount__gt=F("amount_refunded"),
             succeeded_at__lt=_settled_before(),
+            succeeded_at__gte=_lookback(),
         )
         .filter(
             ~Exists(Receipt.objects.filter(donation=OuterRef("pk"), kind=Receipt.Kind.GIFT)),
@@ -99,7 +104,11 @@ def receipts_behind_their_refunds() -> Iterator[GiftEvent]:
     stale = (
         Receipt.objects.filter(kind=Receipt.Kind.GIFT, status__in=services.LIVE)
         .exclude(amount_received=F("donation__amount") - F("donation__amount_refunded"))
-        .filter(donation__amount_refunded__gt=0, donation__updated_at__lt=_settled_before())
+        .filter(
+            donation__amount_refunded__gt=0,
+            donation__updated_at__lt=_settled_before(),
+            donation__updated_at__gte=_lookback(),
+        )
         .values_list("donation_id", "supporter_id")
     )
     for donation_id, supporter_id in stale[:MISSED_BATCH]:
