@@ -4,7 +4,8 @@ healthchecks' Flip is the model: the status change and a row saying "this must f
 commit together; a worker processes the row; a loop finds any row left behind. Here:
 
 - `record` writes one GiftConsequence per listener of a fact, inside the caller's
-  transaction, and after commit publishes ONE task for all of them (one gift, one pass).
+  transaction; after commit ONE pass runs all of them (one gift, one task): the worker
+  task that announced the fact runs them itself, anything else publishes a task.
 - `run` claims each row and runs its listener in one transaction, so a crash rolls the
   claim back with the work; a failure is recorded on the row and retried.
 - `sweep` re-sends rows whose task was lost (the broker was down at commit, a worker was
@@ -57,6 +58,30 @@ def _send(pks: list[int]) -> None:
         log.warning("could not enqueue gift consequences %s; the sweep will", pks, exc_info=True)
 
 
+def _in_worker_task() -> bool:
+    from celery import current_task
+
+    return bool(current_task and current_task.request.id and not current_task.request.is_eager)
+
+
+def _run_after_commit(pks: list[int]) -> None:
+    """On a worker (a webhook's task announced the fact), this task runs the rows itself
+    once its transaction has committed: one pass, no second task for the broker to carry.
+    Anywhere else (the thank-you page, the admin), a task is published for them. Either
+    way the rows are committed first, so a crash here only leaves them to the sweep."""
+    if not _in_worker_task():
+        _send(pks)
+        return
+    failed = run(pks)
+    if failed:
+        from donations.tasks import run_gift_consequences
+
+        try:
+            run_gift_consequences.apply_async((failed,), countdown=5, retry=False)
+        except Exception:
+            log.warning("could not enqueue gift consequences %s; the sweep will", failed)
+
+
 def record(event: GiftEvent, listeners: Iterable[Listener], *, publish: bool = True) -> list[int]:
     """Write a row per listener for `event` in the current transaction; with `publish`,
     one task runs them after commit. Returns the new rows' ids."""
@@ -77,7 +102,7 @@ def record(event: GiftEvent, listeners: Iterable[Listener], *, publish: bool = T
         created = GiftConsequence.objects.bulk_create(rows)
     pks = [row.pk for row in created]
     if publish:
-        transaction.on_commit(lambda: _send(pks))
+        transaction.on_commit(lambda: _run_after_commit(pks))
     return pks
 
 
