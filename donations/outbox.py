@@ -17,6 +17,7 @@ the next sweep (GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS).
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,16 +47,34 @@ SWEEP_BATCH = 200
 _OPEN = (GiftConsequence.Status.PENDING, GiftConsequence.Status.FAILED)
 
 
-def _send(pks: list[int]) -> None:
+# After a failed publish this process stops trying for a while: a refused connection to
+# Redis still costs ~2 s (the client's own reconnect attempts), which a thank-you page or
+# a webhook's task must not pay once per gift. The rows wait, committed, for the sweep,
+# whose own publish ignores the pause and ends it.
+BROKER_PAUSE_SECONDS = 30.0
+_paused_until = 0.0
+
+
+def _send(pks: list[int], *, from_sweep: bool = False) -> None:
     """Publish the task that runs these rows; a broker that is down loses nothing."""
+    global _paused_until
     from donations.tasks import run_gift_consequences
 
+    eager = run_gift_consequences.app.conf.task_always_eager  # nothing to pause in-process
+    if not from_sweep and not eager and time.monotonic() < _paused_until:
+        log.info("broker paused after a failure: gift consequences %s wait for the sweep", pks)
+        return
     try:
         # retry=False: with the broker down the caller (a webhook's task, the thank-you
         # page) must not wait on Celery's publish retries; the sweep will send the rows.
         run_gift_consequences.apply_async((pks,), retry=False)
-    except Exception:
-        log.warning("could not enqueue gift consequences %s; the sweep will", pks, exc_info=True)
+    except Exception as error:
+        _paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        log.warning("could not enqueue gift consequences %s (%s); the sweep will", pks, error)
+        if from_sweep:
+            raise
+    else:
+        _paused_until = 0.0
 
 
 def _in_worker_task() -> bool:
@@ -208,7 +227,7 @@ def record_missed() -> list[int]:
 
 def sweep(*, send: Callable[[list[int]], None] | None = None) -> SweepResult:
     """Send lost and failed rows again, then find and record missed consequences."""
-    send = send or _send
+    send = send or (lambda pks: _send(pks, from_sweep=True))
     stuck = stuck_pks()
     missed = record_missed()
     due = stuck + missed
