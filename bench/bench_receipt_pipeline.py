@@ -109,7 +109,7 @@ def run(work: Path, database_url: str, redis_url: str) -> None:
         ORG_TAX_ID="12-3456789",
     )
     if not redis_url:
-        env.pop("REDIS_URL")
+        env.pop("REDIS_URL", None)
     migrate(env)
     # This process reads and writes the same database (gifts in, emails out).
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "PLEDGE_VAR_DIR", "CELERY_FILESYSTEM_DIR", "CACHE_DIR", "STRIPE_WEBHOOK_SECRET")})  # fmt: skip
