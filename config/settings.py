@@ -144,6 +144,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+if REDIS_URL:
+    # Redis hands an unacknowledged message (acks_late) to another worker only after the
+    # visibility timeout. Nothing that matters waits for that: the webhook inbox and the
+    # gift outbox are rows, and their sweeps re-send a killed worker's work within minutes.
+    # So the timeout is kept long on purpose, above the longest countdown a task waits
+    # while held unacknowledged (the inbox's retries cap at 30 minutes) and the longest
+    # task (an export or a chunk of year-end statements): a shorter one would hand a task
+    # still running, or still waiting for its ETA, to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 2 * 3600)
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "config.tasks.heartbeat", "schedule": 60.0},
@@ -450,6 +461,20 @@ STRIPE_WEBHOOK_ENQUEUE = env_choice("STRIPE_WEBHOOK_ENQUEUE", ("batched", "direc
 CELERY_BEAT_SCHEDULE["donations-stripe-inbox-sweep"] = {
     "task": "donations.tasks.sweep_stripe_inbox",
     "schedule": float(env_int("STRIPE_INBOX_SWEEP_SECONDS", 300)),
+}
+
+# --- The gift outbox (donations.hooks, donations.outbox) ------------------------------------
+# A consequence row (receipt, membership...) still pending this long lost its task (the
+# broker was down at commit, a worker was killed); the sweep sends it again. The sweep
+# also finds succeeded gifts with no receipt and tiers that disagree with giving.
+GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS = env_int("GIFT_CONSEQUENCE_STUCK_AFTER_SECONDS", 60)
+# How far back the sweep's questions look (gifts that succeeded or changed since), so a
+# sweep every minute reads an index range, not every gift ever. The daily membership
+# refresh still looks at everyone.
+GIFT_OUTBOX_LOOKBACK_DAYS = env_int("GIFT_OUTBOX_LOOKBACK_DAYS", 30)
+CELERY_BEAT_SCHEDULE["donations-gift-outbox-sweep"] = {
+    "task": "donations.tasks.sweep_gift_consequences",
+    "schedule": float(env_int("GIFT_OUTBOX_SWEEP_SECONDS", 60)),
 }
 
 # --- Memberships (donations.memberships) ------------------------------------------------

@@ -12,6 +12,7 @@ from donations.models import (
     AuditEntry,
     Donation,
     DonationPreset,
+    GiftConsequence,
     LedgerEntry,
     RecurringDonation,
     StripeEvent,
@@ -226,3 +227,20 @@ class DonationPresetAdmin(admin.ModelAdmin):
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj: DonationPreset) -> str:
         return f"{obj.amount / 100:,.2f}"
+
+
+@admin.register(GiftConsequence)
+class GiftConsequenceAdmin(admin.ModelAdmin):
+    """The gift outbox, read-only: what followed each gift's facts, and what failed (with
+    its last error) and is still being retried by the sweep."""
+
+    list_display = ["created_at", "fact", "consequence", "donation_id", "status", "attempts"]
+    list_filter = ["status", "consequence", "fact"]
+    search_fields = ["=donation_id", "=supporter_id"]
+    readonly_fields = [f.name for f in GiftConsequence._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

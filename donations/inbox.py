@@ -36,6 +36,7 @@ class BadEvent(ValueError):
 class StoredEvent:
     pk: int
     created: bool  # False: a duplicate of an event already in the inbox
+    needs_processing: bool = True  # False: a type with no handler, stored as ignored
 
 
 def parse_event(body: bytes) -> dict[str, Any]:
@@ -69,6 +70,8 @@ def store_event(event: dict[str, Any]) -> StoredEvent:
     # Inside an outer transaction (ATOMIC_REQUESTS, tests) a savepoint keeps it usable
     # after a duplicate's IntegrityError; in autocommit there is nothing to protect.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    # A type we do not handle is stored as already ignored, so it costs no task at all.
+    handled = event["type"] in HANDLERS
     try:
         with guard:
             row = StripeEvent.objects.create(
@@ -76,6 +79,8 @@ def store_event(event: dict[str, Any]) -> StoredEvent:
                 type=event["type"],
                 payload=event,
                 stripe_created=_created(event),
+                status=StripeEvent.Status.PENDING if handled else StripeEvent.Status.IGNORED,
+                processed_at=None if handled else timezone.now(),
             )
     except IntegrityError:
         existing = (
@@ -84,7 +89,7 @@ def store_event(event: dict[str, Any]) -> StoredEvent:
         if existing is None:
             raise
         return StoredEvent(pk=existing, created=False)
-    return StoredEvent(pk=row.pk, created=True)
+    return StoredEvent(pk=row.pk, created=True, needs_processing=handled)
 
 
 # --- Processing -----------------------------------------------------------------------

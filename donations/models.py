@@ -333,3 +333,49 @@ class DonationPreset(models.Model):
     def __str__(self) -> str:
         mark = " (suggested)" if self.suggested else ""
         return f"{self.amount / 100:.2f} {self.get_frequency_display()}{mark}"
+
+
+class GiftConsequence(models.Model):
+    """One thing that must follow a fact about a gift (its receipt, the membership, a donor
+    email): the outbox of donations.hooks.
+
+    A row per (fact, consequence) is written in the same transaction as the gift's change,
+    so the change and the promise of its consequences commit or roll back together. A
+    worker task claims the row (UPDATE ... WHERE status in pending/failed), runs the
+    consequence and marks it done in one transaction; a worker killed half-way rolls the
+    claim back, and the sweep finds the row again. Ids are plain integers, as the hook
+    announces them; a row outlives nothing it points at that matters.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"  # tried and raised; retried by its task and the sweep
+
+    fact = models.CharField(max_length=50)
+    consequence = models.CharField(
+        max_length=200, help_text="The listener that runs it (module.function)."
+    )
+    supporter_id = models.BigIntegerField()
+    donation_id = models.BigIntegerField(null=True, blank=True)
+    recurring_donation_id = models.BigIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep asks only for rows not done yet; done rows are the vast majority.
+            models.Index(
+                fields=["created_at"],
+                name="gift_consequence_open",
+                condition=~models.Q(status="done"),
+            ),
+            models.Index(fields=["donation_id"], name="gift_consequence_donation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consequence} for {self.fact} ({self.status})"

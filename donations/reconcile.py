@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from donations import gateway, ledger
 from donations.hooks import GiftEvent, GiftFact, announce
-from donations.models import Donation, RecurringDonation
+from donations.models import AuditEntry, Donation, RecurringDonation
 
 log = logging.getLogger(__name__)
 
@@ -114,22 +114,35 @@ def _text(value: Any, limit: int) -> str:
 _UNSETTLED = {Donation.Status.PENDING, Donation.Status.PROCESSING, Donation.Status.FAILED}
 
 
+Announcer = Callable[[Any, Any], None]  # (row now, row before), inside the change's transaction
+
+
 def _change_donation(
-    donation: Donation, decide: Callable[[Donation], dict[str, Any] | None]
+    donation: Donation,
+    decide: Callable[[Donation], dict[str, Any] | None],
+    *,
+    then: Announcer | None = None,
 ) -> tuple[Donation, Donation | None]:
     """Apply `decide(current row)`'s changes with compare-and-set on status and refunds.
 
-    Returns (row now, row before) where `before` is None when nothing changed.
+    `then(now, before)` runs in the same transaction as a change that landed: the facts
+    it announces are written as outbox rows (donations.hooks) that commit with the change
+    or not at all. Returns (row now, row before) where `before` is None when nothing
+    changed.
     """
     for _ in range(8):
         changes = decide(donation)
         if not changes:
             return donation, None
-        updated = Donation.objects.filter(
-            pk=donation.pk, status=donation.status, amount_refunded=donation.amount_refunded
-        ).update(**changes, updated_at=timezone.now())
-        if updated:
-            return Donation.objects.get(pk=donation.pk), donation
+        with transaction.atomic():
+            updated = Donation.objects.filter(
+                pk=donation.pk, status=donation.status, amount_refunded=donation.amount_refunded
+            ).update(**changes, updated_at=timezone.now())
+            if updated:
+                now = Donation.objects.get(pk=donation.pk)
+                if then is not None:
+                    then(now, donation)
+                return now, donation
         donation = Donation.objects.get(pk=donation.pk)
     raise ConcurrentUpdate(f"donation {donation.pk} kept changing")
 
@@ -146,8 +159,8 @@ def _announce(fact: GiftFact, donation: Donation, **details: Any) -> None:
     )
 
 
-def _announce_status_change(donation: Donation, before: Donation | None) -> None:
-    if before is None or before.status == donation.status:
+def _announce_status_change(donation: Donation, before: Donation) -> None:
+    if before.status == donation.status:
         return
     if donation.status == Donation.Status.SUCCEEDED and before.status in _UNSETTLED:
         _announce(GiftFact.SUCCEEDED, donation)
@@ -213,6 +226,10 @@ def _payment_intent_changes(donation: Donation, pi: Mapping) -> dict[str, Any] |
         changes["stripe_charge_id"] = charge_id
     if target == Donation.Status.SUCCEEDED:
         changes.update(succeeded_at=timezone.now(), failure_code="", failure_message="")
+        received = _int(pi.get("amount_received"))
+        if received and received != donation.amount:
+            # Stripe's figure is what the receipt and the tiers count.
+            changes.update(amount=received, fee_covered=min(donation.fee_covered, received))
     elif target == Donation.Status.FAILED:
         error = pi.get("last_payment_error") or {}
         error = error if isinstance(error, Mapping) else {}
@@ -241,8 +258,9 @@ def sync_payment_intent(
     donation = _find_donation(pi, payment_intent_id=stripe_id(pi.get("id")))
     if donation is None:
         return None
-    donation, before = _change_donation(donation, lambda row: _payment_intent_changes(row, pi))
-    _announce_status_change(donation, before)
+    donation, _ = _change_donation(
+        donation, lambda row: _payment_intent_changes(row, pi), then=_announce_status_change
+    )
     return donation
 
 
@@ -267,14 +285,18 @@ def _refund_changes(donation: Donation, total_refunded: int) -> dict[str, Any] |
 
 def apply_refund_total(*, donation: Donation, amount_refunded: int) -> Donation:
     """Record that `amount_refunded` (the charge's running total) has gone back to the donor."""
-    donation, before = _change_donation(donation, lambda row: _refund_changes(row, amount_refunded))
-    if before is not None:
+
+    def announce_refund(now: Donation, before: Donation) -> None:
         _announce(
             GiftFact.REFUNDED,
-            donation,
-            amount_refunded=donation.amount_refunded,
-            fully_refunded=donation.amount_refunded >= donation.amount,
+            now,
+            amount_refunded=now.amount_refunded,
+            fully_refunded=now.amount_refunded >= now.amount,
         )
+
+    donation, _ = _change_donation(
+        donation, lambda row: _refund_changes(row, amount_refunded), then=announce_refund
+    )
     return donation
 
 
@@ -394,14 +416,19 @@ def apply_dispute(*, dispute: StripeThing, closing: bool = False) -> Donation | 
             balance_transaction=plain(transaction_), dispute_id=dispute_id, donation=donation
         )
     status = str(data.get("status") or "")
-    donation, before = _change_donation(donation, lambda row: _dispute_changes(row, status))
-    if before is not None and donation.status == Donation.Status.DISPUTED:
-        _announce(
-            GiftFact.DISPUTE_OPENED,
-            donation,
-            dispute_id=dispute_id,
-            reason=str(data.get("reason") or ""),
-        )
+
+    def announce_dispute(now: Donation, before: Donation) -> None:
+        if now.status == Donation.Status.DISPUTED:
+            _announce(
+                GiftFact.DISPUTE_OPENED,
+                now,
+                dispute_id=dispute_id,
+                reason=str(data.get("reason") or ""),
+            )
+
+    donation, _ = _change_donation(
+        donation, lambda row: _dispute_changes(row, status), then=announce_dispute
+    )
     if closing and status in {"won", "lost"}:
         _announce(GiftFact.DISPUTE_CLOSED, donation, dispute_id=dispute_id, outcome=status)
     return donation
@@ -489,26 +516,34 @@ def _subscription_changes(
 
 
 def _change_recurring(
-    rd: RecurringDonation, decide: Callable[[RecurringDonation], dict[str, Any] | None]
+    rd: RecurringDonation,
+    decide: Callable[[RecurringDonation], dict[str, Any] | None],
+    *,
+    then: Announcer | None = None,
 ) -> tuple[RecurringDonation, RecurringDonation | None]:
+    """As _change_donation, for a recurring gift."""
     for _ in range(8):
         changes = decide(rd)
         if not changes:
             return rd, None
-        updated = RecurringDonation.objects.filter(
-            pk=rd.pk,
-            status=rd.status,
-            last_event_created=rd.last_event_created,
-            failure_count=rd.failure_count,
-        ).update(**changes, updated_at=timezone.now())
-        if updated:
-            return RecurringDonation.objects.get(pk=rd.pk), rd
+        with transaction.atomic():
+            updated = RecurringDonation.objects.filter(
+                pk=rd.pk,
+                status=rd.status,
+                last_event_created=rd.last_event_created,
+                failure_count=rd.failure_count,
+            ).update(**changes, updated_at=timezone.now())
+            if updated:
+                now = RecurringDonation.objects.get(pk=rd.pk)
+                if then is not None:
+                    then(now, rd)
+                return now, rd
         rd = RecurringDonation.objects.get(pk=rd.pk)
     raise ConcurrentUpdate(f"recurring donation {rd.pk} kept changing")
 
 
-def _announce_recurring(rd: RecurringDonation, before: RecurringDonation | None) -> None:
-    if before is None or before.status == rd.status:
+def _announce_recurring(rd: RecurringDonation, before: RecurringDonation) -> None:
+    if before.status == rd.status:
         return
     announce(
         GiftEvent(
@@ -535,8 +570,9 @@ def sync_subscription(
     )
     if rd is None:
         return None
-    rd, before = _change_recurring(rd, lambda row: _subscription_changes(row, sub, event_created))
-    _announce_recurring(rd, before)
+    rd, _ = _change_recurring(
+        rd, lambda row: _subscription_changes(row, sub, event_created), then=_announce_recurring
+    )
     return rd
 
 
@@ -594,8 +630,11 @@ def _frequency(rd: RecurringDonation) -> str:
     )
 
 
-def _invoice_donation(rd: RecurringDonation, invoice: Mapping, pi_id: str) -> Donation:
-    """Our Donation for this invoice, written now if it is a renewal we have not seen."""
+def _existing_invoice_donation(
+    rd: RecurringDonation, invoice: Mapping, pi_id: str
+) -> Donation | None:
+    """Our Donation for this invoice if one is written (a renewal's, or the first payment
+    the checkout wrote), its invoice and PaymentIntent ids linked."""
     invoice_id = stripe_id(invoice.get("id"))
     found = Donation.objects.filter(stripe_invoice_id=invoice_id).first()
     if found is None and pi_id:
@@ -619,8 +658,27 @@ def _invoice_donation(rd: RecurringDonation, invoice: Mapping, pi_id: str) -> Do
             # Match on the row's own pk; the ids are set once and are unique.
             Donation.objects.filter(pk=found.pk).update(**link, updated_at=timezone.now())
             found.refresh_from_db()
+    return found
+
+
+def _invoice_amount(invoice: Mapping, *, paid: bool) -> int:
+    """Stripe's own figure: what was paid for a paid invoice, what was due for one that
+    failed or waits. Never the recurring gift's amount: credit, coupons and credit notes
+    make the two differ, down to nothing."""
+    if paid:
+        return _int(invoice.get("amount_paid"))
+    return _int(invoice.get("amount_due")) or _int(invoice.get("amount_remaining"))
+
+
+def _invoice_donation(
+    rd: RecurringDonation, invoice: Mapping, pi_id: str, *, amount: int
+) -> Donation:
+    """Our Donation for this invoice, written now (for `amount`) if it is a renewal we
+    have not seen."""
+    found = _existing_invoice_donation(rd, invoice, pi_id)
+    if found is not None:
         return found
-    amount = _int(invoice.get("amount_paid")) or _int(invoice.get("amount_due")) or rd.amount
+    invoice_id = stripe_id(invoice.get("id"))
     try:
         with transaction.atomic():
             donation, _ = Donation.objects.get_or_create(
@@ -662,6 +720,11 @@ def _invoice_changes(
             _timestamp(transitions.get("paid_at")) if isinstance(transitions, Mapping) else None
         )
         changes.update(succeeded_at=paid_at or timezone.now(), failure_code="", failure_message="")
+        amount_paid = _invoice_amount(invoice, paid=True)
+        if amount_paid and amount_paid != donation.amount:
+            # The checkout wrote the first payment for the price; Stripe took what it
+            # says it took (a coupon, credit applied), and the receipt prints that.
+            changes.update(amount=amount_paid, fee_covered=min(donation.fee_covered, amount_paid))
         return changes
     error = payment_intent.get("last_payment_error")
     error = error if isinstance(error, Mapping) else {}
@@ -687,33 +750,85 @@ def apply_invoice(*, invoice: StripeThing, paid: bool) -> Donation | None:
     if rd is None:
         return None
     pi_id = _invoice_payment_intent_id(data)
+    if paid and _invoice_amount(data, paid=True) <= 0:
+        _record_invoice_paid_without_money(rd, data, pi_id)
+        _clear_failures(rd, data)
+        return None
     pi = plain(gateway.retrieve_payment_intent(pi_id)) if pi_id else {}
-    donation = _invoice_donation(rd, data, pi_id)
-    donation, before = _change_donation(
-        donation, lambda row: _invoice_changes(row, paid=paid, invoice=data, payment_intent=pi)
+    donation = _invoice_donation(rd, data, pi_id, amount=_invoice_amount(data, paid=paid))
+    donation, _ = _change_donation(
+        donation,
+        lambda row: _invoice_changes(row, paid=paid, invoice=data, payment_intent=pi),
+        then=_announce_status_change,
     )
-    _announce_status_change(donation, before)
     charge_id = stripe_id(pi.get("latest_charge"))
     if paid:
         if charge_id:
             ledger.record_charge(charge_id=charge_id, donation=donation)
-        # A paid invoice clears the failures, unless news of a newer subscription state
-        # (a later renewal failing) has already been applied: then this one is stale.
-        created = _int(data.get("created"))
-        _change_recurring(
-            rd,
-            lambda row: (
-                {"failure_count": 0}
-                if row.failure_count and created >= row.last_event_created
-                else None
-            ),
-        )
+        _clear_failures(rd, data)
     elif donation.status == Donation.Status.FAILED:
         attempts = max(_int(data.get("attempt_count"), 1), 1)
         _change_recurring(
             rd, lambda row: {"failure_count": attempts} if attempts > row.failure_count else None
         )
     return donation
+
+
+def _clear_failures(rd: RecurringDonation, invoice: Mapping) -> None:
+    # A paid invoice clears the failures, unless news of a newer subscription state
+    # (a later renewal failing) has already been applied: then this one is stale.
+    created = _int(invoice.get("created"))
+    _change_recurring(
+        rd,
+        lambda row: (
+            {"failure_count": 0}
+            if row.failure_count and created >= row.last_event_created
+            else None
+        ),
+    )
+
+
+INVOICE_WITHOUT_MONEY = "invoice.paid_without_payment"
+
+
+def _record_invoice_paid_without_money(rd: RecurringDonation, invoice: Mapping, pi_id: str) -> None:
+    """An invoice Stripe marks paid with nothing charged (customer credit, a 100% coupon,
+    a credit note, paid out of band) is no gift: no Donation succeeds, no receipt is
+    issued, no tier counts it. The first payment the checkout wrote for it is cancelled,
+    and the invoice is recorded in the audit trail so staff can see why a period has no
+    payment. Idempotent: one record per invoice."""
+    invoice_id = stripe_id(invoice.get("id"))
+    found = _existing_invoice_donation(rd, invoice, pi_id)
+    if found is not None:
+        _change_donation(
+            found,
+            lambda row: (
+                {
+                    "status": Donation.Status.CANCELED,
+                    "failure_code": "paid_without_payment",
+                    "failure_message": "Stripe settled this invoice without a charge.",
+                }
+                if row.status in _UNSETTLED and row.can_become(Donation.Status.CANCELED)
+                else None
+            ),
+        )
+    if AuditEntry.objects.filter(action=INVOICE_WITHOUT_MONEY, object_id=invoice_id).exists():
+        return
+    AuditEntry.objects.create(
+        action=INVOICE_WITHOUT_MONEY,
+        object_type="donations.RecurringDonation",
+        object_id=invoice_id,
+        before={},
+        after={
+            "recurring_donation": rd.pk,
+            "amount_due": _int(invoice.get("amount_due")),
+            "amount_paid": _int(invoice.get("amount_paid")),
+            "total": _int(invoice.get("total")),
+            "starting_balance": _int(invoice.get("starting_balance")),
+            "billing_reason": str(invoice.get("billing_reason") or ""),
+        },
+        reason="Stripe marked the invoice paid with nothing charged; no gift, no receipt.",
+    )
 
 
 def apply_succeeded_payment_ledger(*, donation: Donation) -> None:
@@ -728,7 +843,9 @@ def note_invoice_action_required(*, invoice: StripeThing) -> Donation | None:
     rd = _recurring_for_invoice(data)
     if rd is None:
         return None
-    donation = _invoice_donation(rd, data, _invoice_payment_intent_id(data))
+    donation = _invoice_donation(
+        rd, data, _invoice_payment_intent_id(data), amount=_invoice_amount(data, paid=False)
+    )
 
     def waiting(row: Donation) -> dict[str, Any] | None:
         if row.status not in _UNSETTLED or row.failure_code == "authentication_required":

@@ -5,7 +5,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from donations import gateway, inbox
+from donations import gateway, inbox, outbox
+from donations.models import StripeEvent
 from donations.publisher import BatchPublisher
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,11 @@ def sweep_stripe_inbox() -> dict[str, int]:
         # Stripe unreachable: the re-enqueueing above still counts; the next run lists.
         log.warning("the sweep could not list stripe events: %s", error)
         listed, new_pks = 0, []
-    enqueued_new = inbox.enqueue(new_pks, send=send_processing_task)
+    # Types we do not handle were stored as ignored and need no task.
+    to_process = StripeEvent.objects.filter(pk__in=new_pks, status=StripeEvent.Status.PENDING)
+    enqueued_new = inbox.enqueue(
+        to_process.order_by("pk").values_list("pk", flat=True), send=send_processing_task
+    )
     if new_pks:
         log.warning("the sweep found %d stripe events that never arrived", len(new_pks))
     return {
@@ -101,3 +106,24 @@ def cancel_open_gifts(ip_digest: str = "", supporter_id: int | None = None) -> i
     from donations import card_testing
 
     return card_testing.cancel_open_gifts(ip_digest=ip_digest, supporter_id=supporter_id)
+
+
+# --- The gift outbox (donations.outbox) ---------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def run_gift_consequences(self, consequence_pks: list[int]) -> int:
+    """Run one gift's consequences (or a sweep's batch), each row claimed on its own."""
+    failed = outbox.run(int(pk) for pk in consequence_pks)
+    in_worker = not (self.request.called_directly or self.request.is_eager)
+    if failed and in_worker and self.request.retries < MAX_RETRIES:
+        # Only the failed rows again; the sweep keeps offering them after this.
+        raise self.retry(args=(failed,), countdown=retry_countdown(self.request.retries))
+    return len(consequence_pks) - len(failed)
+
+
+@shared_task(acks_late=True)
+def sweep_gift_consequences() -> dict[str, int]:
+    """Beat: send rows whose task was lost, and record consequences that never happened."""
+    result = outbox.sweep()
+    return {"resent": result.resent, "found_missed": result.found_missed}

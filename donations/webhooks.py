@@ -35,8 +35,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except inbox.BadEvent as error:
         return HttpResponseBadRequest(f"Not a Stripe event: {error}.", content_type="text/plain")
     stored = inbox.store_event(event)
-    if stored.created:
+    if stored.created and stored.needs_processing:
         # A duplicate is not enqueued again: its first copy was (or the sweep will be).
+        # An ignored type was stored as such and needs no task.
         # The publish leaves the request path (donations.publisher explains the measured
         # why); if it is lost, the row stays pending and the sweep enqueues it.
         transaction.on_commit(lambda: tasks.enqueue_new_event(stored.pk))

@@ -62,11 +62,14 @@ def membership_apply(
     return membership
 
 
-def tier_for_giving(*, monthly_commitment: int, yearly_total: int) -> Tier | None:
-    """The highest tier that a monthly commitment or a twelve-month total qualifies for."""
+def tier_for_giving(
+    *, monthly_commitment: int, yearly_total: int, tiers: list[Tier] | None = None
+) -> Tier | None:
+    """The highest tier that a monthly commitment or a twelve-month total qualifies for
+    (`tiers`: the tiers already read, for a caller asking about many supporters)."""
     qualifying = [
         tier
-        for tier in Tier.objects.all()
+        for tier in (Tier.objects.all() if tiers is None else tiers)
         if (tier.monthly_amount and monthly_commitment >= tier.monthly_amount)
         or (tier.yearly_amount and yearly_total >= tier.yearly_amount)
     ]

@@ -24,8 +24,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from donations.models import Donation
-from members.models import Supporter
-from receipts.benefits import benefit_for, memberships_for
+from members.models import Supporter, Tier
+from receipts.benefits import benefit_for
 from receipts.models import GiftAidDeclaration, Receipt, ReceiptCounter, ReceiptEmail
 from receipts.money import format_money
 from receipts.numbering import format_number, series_name, take_numbers
@@ -189,7 +189,7 @@ def _drafts(
         "receipts",
         queryset=Receipt.objects.filter(kind=Receipt.Kind.GIFT)
         .order_by("-issued_at")
-        .only("number", "status", "donation_id"),
+        .only("number", "status", "donation_id", "benefit_value"),
         to_attr="gift_receipts",
     )
     gifts: dict[int, list[Donation]] = defaultdict(list)
@@ -198,7 +198,7 @@ def _drafts(
     ):
         gifts[gift.supporter_id].append(gift)
     supporters = Supporter.objects.in_bulk(supporter_ids)
-    memberships = memberships_for(supporter_ids)
+    tiers = list(Tier.objects.all())
     declarations: dict[int, list[GiftAidDeclaration]] = defaultdict(list)
     if jurisdiction == "UK":
         for declaration in GiftAidDeclaration.objects.filter(supporter_id__in=supporter_ids):
@@ -209,7 +209,7 @@ def _drafts(
         draft = _draft(
             supporter,
             gifts[supporter_id],
-            memberships.get(supporter_id, []),
+            tiers,
             declarations[supporter_id],
             jurisdiction,
             year,
@@ -251,7 +251,7 @@ def _missing(supporter: Supporter, jurisdiction: str) -> list[str]:
     return missing
 
 
-def _draft(supporter, gifts, memberships, declarations, jurisdiction, year) -> _Draft | None:
+def _draft(supporter, gifts, tiers, declarations, jurisdiction, year) -> _Draft | None:
     if not gifts:
         return None
     currency = gifts[0].currency
@@ -259,8 +259,11 @@ def _draft(supporter, gifts, memberships, declarations, jurisdiction, year) -> _
     lines, given, refunded, benefits = [], 0, 0, 0
     for gift in gifts:
         net = gift.amount - gift.amount_refunded
-        benefit = min(benefit_for(gift, memberships).value, net) if net > 0 else 0
         live = [r for r in gift.gift_receipts if r.status in LIVE]
+        # The gift's own receipt already says what the payment bought; only a gift
+        # without one is worked out again (from the same figures).
+        bought = live[0].benefit_value if live else benefit_for(gift, tiers=tiers).value
+        benefit = min(bought, net) if net > 0 else 0
         number = (live or gift.gift_receipts or [None])[0]
         lines.append(
             {

@@ -40,11 +40,19 @@ def test_it_stores_an_unknown_type_and_marks_it_ignored(client, django_capture_o
 def test_it_enqueues_processing_only_after_the_row_is_committed(
     client, django_capture_on_commit_callbacks
 ):
-    evt = se.event("something.new_happened", UNKNOWN)
+    evt = se.event("charge.refunded", {"id": "ch_123", "object": "charge"})
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         _post_event(client, evt)
     assert StripeEvent.objects.get(stripe_id=evt["id"]).status == StripeEvent.Status.PENDING
     assert len(callbacks) == 1
+
+
+def test_an_ignored_type_costs_no_task(client, django_capture_on_commit_callbacks):
+    evt = se.event("something.new_happened", UNKNOWN)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _post_event(client, evt)
+    assert StripeEvent.objects.get(stripe_id=evt["id"]).status == StripeEvent.Status.IGNORED
+    assert callbacks == []
 
 
 def test_it_ignores_a_duplicate_event(client, django_capture_on_commit_callbacks):

@@ -29,24 +29,44 @@ def tiers(db):
     return {"reader": reader, "member": member, "letter": members_letter}
 
 
+def pay(recurring: RecurringDonation, amount: int | None = None) -> Donation:
+    """One succeeded payment of the recurring gift, now."""
+    annual = recurring.interval == RecurringDonation.Interval.YEAR
+    return DonationFactory(
+        supporter=recurring.supporter,
+        recurring=recurring,
+        frequency=Donation.Frequency.ANNUAL if annual else Donation.Frequency.MONTHLY,
+        amount=amount if amount is not None else recurring.amount,
+        fee_covered=recurring.fee_covered,
+        succeeded_at=timezone.now(),
+    )
+
+
+def paying(**fields) -> RecurringDonation:
+    """A recurring gift with its first payment made: tiers count only what was paid."""
+    recurring = RecurringDonationFactory(**fields)
+    pay(recurring)
+    return recurring
+
+
 def current(supporter) -> Membership | None:
     return supporter.memberships.filter(status__in=["active", "grace"]).first()
 
 
 def test_a_monthly_gift_earns_the_highest_tier_it_reaches(tiers):
-    recurring = RecurringDonationFactory(amount=2000)
+    recurring = paying(amount=2000)
     membership = membership_refresh(supporter_id=recurring.supporter_id)
     assert membership.tier == tiers["member"]
     assert membership.status == Membership.Status.ACTIVE
 
 
 def test_fee_cover_does_not_count_towards_a_tier(tiers):
-    recurring = RecurringDonationFactory(amount=1530, fee_covered=75)  # 14.55 given
+    recurring = paying(amount=1530, fee_covered=75)  # 14.55 given
     assert membership_refresh(supporter_id=recurring.supporter_id).tier == tiers["reader"]
 
 
 def test_an_annual_gift_counts_as_a_twelfth_a_month(tiers):
-    recurring = RecurringDonationFactory(amount=18000, interval=RecurringDonation.Interval.YEAR)
+    recurring = paying(amount=18000, interval=RecurringDonation.Interval.YEAR)
     assert membership_refresh(supporter_id=recurring.supporter_id).tier == tiers["member"]
 
 
@@ -72,13 +92,13 @@ def test_refunded_money_does_not_count(tiers):
 
 
 def test_a_past_due_monthly_gift_keeps_the_tier_in_grace(tiers):
-    recurring = RecurringDonationFactory(amount=1500, status=RecurringDonation.Status.PAST_DUE)
+    recurring = paying(amount=1500, status=RecurringDonation.Status.PAST_DUE)
     membership = membership_refresh(supporter_id=recurring.supporter_id)
     assert (membership.tier, membership.status) == (tiers["member"], Membership.Status.GRACE)
 
 
 def test_a_cancelled_gift_lapses_the_membership_and_keeps_its_history(tiers):
-    recurring = RecurringDonationFactory(amount=1500)
+    recurring = paying(amount=1500)
     first = membership_refresh(supporter_id=recurring.supporter_id)
     recurring.status = RecurringDonation.Status.CANCELED
     recurring.save()
@@ -88,10 +108,11 @@ def test_a_cancelled_gift_lapses_the_membership_and_keeps_its_history(tiers):
 
 
 def test_a_raise_moves_to_a_new_membership(tiers):
-    recurring = RecurringDonationFactory(amount=500)
+    recurring = paying(amount=500)
     old = membership_refresh(supporter_id=recurring.supporter_id)
     recurring.amount = 1500
     recurring.save()
+    pay(recurring)
     new = membership_refresh(supporter_id=recurring.supporter_id)
     old.refresh_from_db()
     assert (old.status, new.tier, new.pk != old.pk) == (
@@ -102,14 +123,14 @@ def test_a_raise_moves_to_a_new_membership(tiers):
 
 
 def test_refreshing_twice_changes_nothing(tiers):
-    recurring = RecurringDonationFactory(amount=1500)
+    recurring = paying(amount=1500)
     membership_refresh(supporter_id=recurring.supporter_id)
     membership_refresh(supporter_id=recurring.supporter_id)
     assert Membership.objects.filter(supporter=recurring.supporter).count() == 1
 
 
 def test_a_tier_subscribes_to_its_newsletters_but_never_over_an_unsubscribe(tiers):
-    recurring = RecurringDonationFactory(amount=1500)
+    recurring = paying(amount=1500)
     membership_refresh(supporter_id=recurring.supporter_id)
     subscription = NewsletterSubscription.objects.get(
         supporter=recurring.supporter, newsletter=tiers["letter"]
@@ -144,3 +165,29 @@ def test_the_daily_refresh_lapses_a_yearly_gift_after_twelve_months(tiers):
     )
     assert refresh_all_memberships() == 1
     assert current(donation.supporter) is None
+
+
+def test_a_promised_amount_never_paid_earns_nothing(tiers):
+    recurring = RecurringDonationFactory(amount=2000)
+    assert membership_refresh(supporter_id=recurring.supporter_id) is None
+
+
+def test_a_raise_then_a_cancellation_before_paying_it_keeps_the_tier_on_what_was_paid(tiers):
+    patron = TierFactory(name="Patron", monthly_amount=100_000, yearly_amount=1_200_000)
+    recurring = paying(amount=1500)
+    RecurringDonation.objects.filter(pk=recurring.pk).update(
+        amount=999_999_999, cancel_at_period_end=True
+    )
+    assert refresh_all_memberships() == 1
+    membership = current(recurring.supporter)
+    assert membership.tier == tiers["member"] != patron
+
+
+def test_a_refunded_latest_payment_no_longer_holds_the_monthly_tier(tiers):
+    recurring = paying(amount=1500)
+    payment = recurring.payments.get()
+    Donation.objects.filter(pk=payment.pk).update(
+        amount_refunded=1000, status=Donation.Status.PARTIALLY_REFUNDED
+    )
+    membership = membership_refresh(supporter_id=recurring.supporter_id)
+    assert membership.tier == tiers["reader"]  # 5.00 kept: not Member's 15.00 any more
