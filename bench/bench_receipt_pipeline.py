@@ -18,7 +18,7 @@ the emulator.
 
 Two figures: one gift at a time (p50, p99 over ONE_GIFT_SAMPLES gifts), and a burst of
 BURST gifts confirmed at once (p50, p99, and when the last email left). Goals
-(DESIGN.md): one gift < 0.5 s; 200 at once all emailed within 6 s on 2 cores.
+(docs/architecture.md): one gift < 0.5 s; 200 at once all emailed within 6 s on 2 cores.
 Without REDIS_URL / DATABASE_URL it falls back to kombu's filesystem broker and SQLite,
 which measure something else: say so when quoting.
 """
