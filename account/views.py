@@ -120,7 +120,7 @@ def recurring_action(
     recurring = get_object_or_404(RecurringDonation, public_id=public_id, supporter=supporter)
     try:
         if action == "amount":
-            form = RecurringAmountForm(request.POST)
+            form = RecurringAmountForm(request.POST, currency=recurring.currency)
             if not form.is_valid():
                 messages.error(request, " ".join(form.errors.get("amount", ["Enter an amount."])))
                 return redirect("account:home")

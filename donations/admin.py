@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from config.money import format_money, to_decimal
+from config.money import format_money, format_plain
 from donations.forms import RecurringAmountForm
 from donations.models import (
     AuditEntry,
@@ -158,8 +158,11 @@ class RecurringDonationAdmin(admin.ModelAdmin):
         recurring = get_object_or_404(RecurringDonation, pk=pk)
         if not self.has_change_permission(request, recurring):
             raise PermissionDenied
-        current = to_decimal(recurring.amount, recurring.currency)
-        form = RecurringAmountForm(request.POST or None, initial={"amount": current})
+        form = RecurringAmountForm(
+            request.POST or None,
+            currency=recurring.currency,
+            initial={"amount": format_plain(recurring.amount, recurring.currency)},
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 recurring_change_amount(

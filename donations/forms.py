@@ -7,11 +7,11 @@ once and cached, see donations.page); this form is what the server believes.
 import re
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
+from config import money
 from donations.fees import AmountError, cover_fee, format_amount, parse_amount
 from donations.models import Donation
 from members.models import Newsletter
@@ -223,13 +223,40 @@ class DonationForm(forms.Form):
 
 
 class RecurringAmountForm(forms.Form):
-    """A new amount for a recurring gift, as staff (admin) and donors (account) enter it."""
+    """A new amount for a recurring gift, as staff (admin) and donors (account) enter it,
+    in the gift's currency and within the same bounds as the donation form."""
 
-    amount = forms.DecimalField(
-        min_value=Decimal("1.00"), max_digits=9, decimal_places=2, label="New amount"
+    amount = forms.CharField(
+        max_length=30,
+        label="New amount",
+        error_messages={"required": "Enter the new amount."},
     )
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, currency: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency or settings.ORG_CURRENCY
+
+    def clean_amount(self) -> int:
+        try:
+            amount = money.parse_amount(self.cleaned_data["amount"], self.currency)
+        except money.AmountError:
+            example = money.format_plain(
+                2550 if money.minor_digits(self.currency) else 25, self.currency
+            )
+            raise forms.ValidationError(f"Enter an amount in numbers, like {example}.") from None
+        low, high = settings.DONATION_MIN_AMOUNT, settings.DONATION_MAX_AMOUNT
+        if amount < low:
+            raise forms.ValidationError(
+                f"The smallest amount is {money.format_money(low, self.currency)}."
+            )
+        if amount > high:
+            raise forms.ValidationError(
+                f"Amounts above {money.format_money(high, self.currency)} are welcome by "
+                f"arrangement: please write to {settings.ORG_EMAIL}."
+            )
+        return amount
+
     @property
     def amount_minor(self) -> int:
-        return int(self.cleaned_data["amount"] * 100)  # exact: a Decimal with 2 places
+        return self.cleaned_data["amount"]

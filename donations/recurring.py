@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Callable
 
 import stripe
+from django.conf import settings
 from django.db import transaction
 
+from config.money import format_money
 from donations import gateway
 from donations.models import AuditEntry, RecurringDonation
 from donations.reconcile import sync_subscription
@@ -83,6 +85,12 @@ def recurring_change_amount(
     _require_live(recurring)
     if amount <= 0:
         raise ActionRefused("The amount must be more than zero.")
+    # The same ceiling as the donation form: a slip of the keyboard on a recurring gift
+    # would otherwise bill the donor every month.
+    if amount > settings.DONATION_MAX_AMOUNT:
+        raise ActionRefused(
+            f"The amount can be at most {format_money(settings.DONATION_MAX_AMOUNT, recurring.currency)}."
+        )
     if amount == recurring.amount:
         raise ActionRefused("That is already the amount.")
     item_id = gateway.subscription_item_id(recurring.stripe_subscription_id)

@@ -111,9 +111,24 @@ def test_a_bad_amount_is_explained_and_changes_nothing(stripe_webhooks):
     page = client.post(
         f"/account/recurring/{donation.recurring.public_id}/amount/", {"amount": "-3"}, follow=True
     ).content
-    assert b"greater than or equal to 1" in page
+    assert b"Enter an amount in numbers" in page
     donation.recurring.refresh_from_db()
     assert donation.recurring.amount == 1500
+
+
+@pytest.mark.parametrize("amount", ["25001", "9999999", "25,00"])
+def test_an_amount_above_the_forms_maximum_or_ambiguous_is_refused(stripe_webhooks, amount):
+    donation = give(stripe_webhooks, frequency="monthly", amount=1500)
+    client = signed_in_client(donation.supporter)
+    page = client.post(
+        f"/account/recurring/{donation.recurring.public_id}/amount/",
+        {"amount": amount},
+        follow=True,
+    ).content.decode()
+    assert "by arrangement" in page or "Enter an amount in numbers" in page
+    donation.recurring.refresh_from_db()
+    assert donation.recurring.amount == 1500
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_donor_cannot_touch_someone_elses_gift(stripe_webhooks):
