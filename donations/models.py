@@ -38,9 +38,16 @@ class Donation(models.Model):
         # A declined card can be retried on the same PaymentIntent.
         Status.FAILED: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
         Status.SUCCEEDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
-        Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
+        # Back to SUCCEEDED (or from REFUNDED to partly refunded) only when a refund fails
+        # (refund.failed): the card could not take the money back, so we still hold it.
+        Status.PARTIALLY_REFUNDED: {
+            Status.SUCCEEDED,
+            Status.PARTIALLY_REFUNDED,
+            Status.REFUNDED,
+            Status.DISPUTED,
+        },
         Status.DISPUTED: {Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
-        Status.REFUNDED: set(),
+        Status.REFUNDED: {Status.SUCCEEDED, Status.PARTIALLY_REFUNDED},
         Status.CANCELED: set(),
     }
 
@@ -160,6 +167,8 @@ class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         CHARGE = "charge"
         REFUND = "refund"
+        # A refund that failed after it was made: the money came back to us (positive).
+        REFUND_FAILURE = "refund_failure", "refund failure"
         DISPUTE = "dispute"
         DISPUTE_REVERSAL = "dispute_reversal", "dispute reversal"
 

@@ -188,6 +188,15 @@ class Emulator:
         with self.operation():
             return snapshot(disputes.settle(self, dispute_id, status=status))
 
+    def fail_refund(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        """Make a succeeded refund fail, as Stripe does days later (refund.failed)."""
+        from fakestripe.resources import refunds
+
+        with self.operation():
+            return snapshot(refunds.fail(self, refund_id, reason=reason))
+
     def retrieve(self, object_id: str) -> dict[str, Any]:
         """A copy of any stored object, for assertions."""
         with self.lock:

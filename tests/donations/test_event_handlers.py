@@ -151,6 +151,48 @@ def test_a_partial_refund_leaves_the_gift_partially_refunded(delivery):
     ]
 
 
+def test_a_refund_that_fails_is_reversed_with_a_ledger_row(delivery):
+    donation = gifts.give(delivery.em)
+    refund = gateway.client().v1.refunds.create(
+        params={"charge": _charge_of(delivery.em, donation)}
+    )
+    delivery.done()
+    assert gifts.summary()["donations"][0][1:4] == ("refunded", 2500, 2500)
+
+    delivery.em.fail_refund(refund["id"])
+    delivery.done()
+    summary = gifts.summary()
+    assert summary["donations"] == [("one_time", "succeeded", 2500, 0, True, False, True, "", True)]
+    assert summary["ledger"] == sorted(
+        [
+            _charge(),
+            ("refund", -2500, 0, -2500, "usd", False, "succeeded"),
+            ("refund_failure", 2500, 0, 2500, "usd", False, "succeeded"),
+        ]
+    )
+    assert summary["inbox_unsettled"] == 0
+
+
+def test_a_failed_refund_delivered_with_the_refund_never_counts_it(delivery):
+    donation = gifts.give(delivery.em)
+    delivery.done()
+    charge_id = _charge_of(delivery.em, donation)
+    gateway.client().v1.refunds.create(params={"charge": charge_id, "amount": 1000})
+    second = gateway.client().v1.refunds.create(params={"charge": charge_id})
+    delivery.em.fail_refund(second["id"])
+    delivery.done()
+    summary = gifts.summary()
+    assert summary["donations"] == [
+        ("one_time", "partially_refunded", 2500, 1000, True, False, True, "", True)
+    ]
+    assert [row[:2] for row in summary["ledger"]] == [
+        ("charge", 2500),
+        ("refund", -1500),
+        ("refund", -1000),
+        ("refund_failure", 1500),
+    ]
+
+
 @pytest.mark.parametrize("outcome", ["won", "lost"])
 def test_a_dispute_marks_the_gift_and_its_outcome_settles_it(delivery, outcome):
     donation = gifts.give(delivery.em)
