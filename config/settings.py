@@ -375,6 +375,12 @@ CELERY_IMPORTS = ("receipts.tasks_export",)
 # --- Stripe webhook inbox (donations.webhooks, donations.inbox, donations.tasks) --------
 # A pending row older than this is taken to have lost its task, and the sweep enqueues it.
 STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 120)
+# An event whose processing keeps failing is tried this many times (over about two hours
+# of backoff), then marked failed for staff; a Stripe 404 fails it at once.
+STRIPE_INBOX_MAX_ATTEMPTS = env_int("STRIPE_INBOX_MAX_ATTEMPTS", 12)
+# How long a row handed to a task (by the sweep, or its own retry past its countdown) is
+# left alone by the sweep: longer than the sweep's interval, so one row has one chain.
+STRIPE_INBOX_LEASE_SECONDS = env_int("STRIPE_INBOX_LEASE_SECONDS", 900)
 # The sweep lists Stripe's events from the newest one stored less this overlap (Stripe's
 # clock), or, with an empty inbox, this far back. Stripe keeps events for 30 days.
 STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)

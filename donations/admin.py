@@ -2,12 +2,14 @@ import stripe
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from config.money import format_money, format_plain
 from donations.forms import RecurringAmountForm
+from donations.inbox import enqueue, retry_failed
 from donations.models import (
     AuditEntry,
     Donation,
@@ -23,6 +25,7 @@ from donations.recurring import (
     recurring_pause,
     recurring_resume,
 )
+from donations.tasks import send_processing_task
 
 
 def _money(field: str, description: str):
@@ -249,10 +252,33 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "type", "stripe_id", "status", "attempts"]
+    """The webhook inbox. `failed` rows were given up on (Stripe no longer has the object,
+    or the attempt cap was reached): staff read the error and may retry them."""
+
+    list_display = [
+        "received_at",
+        "type",
+        "stripe_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+    ]
     list_filter = ["status", "type"]
     search_fields = ["stripe_id"]
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
+    actions = ["retry"]
+
+    @admin.display(description="last error")
+    def short_error(self, obj: StripeEvent) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description="Retry the selected failed events", permissions=["change"])
+    def retry(self, request, queryset):
+        pks = list(queryset.filter(status=StripeEvent.Status.FAILED).values_list("pk", flat=True))
+        count = retry_failed(event_pks=pks)
+        transaction.on_commit(lambda: enqueue(pks, send=send_processing_task))
+        self.message_user(request, f"{count} event(s) will be processed again.")
 
 
 @admin.register(AuditEntry)

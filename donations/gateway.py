@@ -252,6 +252,13 @@ def invoice_id_for_payment_intent(payment_intent_id: str) -> str:
 StripeError = stripe.StripeError
 
 
+def is_resource_missing(error: Exception) -> bool:
+    """Stripe answered 404 resource_missing ("No such charge"): retrying cannot help."""
+    return isinstance(error, stripe.InvalidRequestError) and (
+        error.code == "resource_missing" or error.http_status == 404
+    )
+
+
 # --- Staff managing recurring gifts (donations.recurring) --------------------------------
 
 

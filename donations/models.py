@@ -204,6 +204,11 @@ class StripeEvent(models.Model):
         PROCESSING = "processing"
         PROCESSED = "processed"
         IGNORED = "ignored"
+        # Failed in a way that may pass (a row not written yet, Stripe down): tried again
+        # at next_attempt_at, by its task's own retry or else by the sweep.
+        RETRYING = "retrying"
+        # Given up: a permanent error (Stripe no longer has the object) or the attempt
+        # cap. Staff see it in the admin and can retry it there.
         FAILED = "failed"
 
     stripe_id = models.CharField(max_length=255, unique=True)
@@ -217,6 +222,9 @@ class StripeEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The lease: until then a retry is scheduled or queued, and the sweep leaves the row
+    # alone, so a row never has more than one retry chain.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
