@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 
 from config import money
+from config.text import describe, unsafe_character
 from donations.fees import AmountError, cover_fee, format_amount, parse_amount
 from donations.models import Donation
 from members.models import Newsletter
@@ -56,11 +57,26 @@ class GiftRequest:
         return settings.ORG_CURRENCY
 
 
+def refuse_unsafe_text(value: str, *, multiline: bool = False) -> None:
+    """A message next to the field for characters no receipt or email can print."""
+    found = unsafe_character(value, multiline=multiline)
+    if found is not None:
+        raise forms.ValidationError(
+            f"Remove the invisible character ({describe(found)}) from this field.",
+            code="unsafe_character",
+        )
+
+
+def refuse_unsafe_multiline(value: str) -> None:
+    refuse_unsafe_text(value, multiline=True)
+
+
 def _text(label: str, *, max_length: int, required: bool = True) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=max_length,
         required=required,
+        validators=[refuse_unsafe_text],
         error_messages={
             "required": f"Enter your {label.lower()}.",
             "max_length": f"{label} can be at most {max_length} characters.",
@@ -231,7 +247,12 @@ class RecurringAmountForm(forms.Form):
         label="New amount",
         error_messages={"required": "Enter the new amount."},
     )
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_unsafe_multiline],
+    )
 
     def __init__(self, *args, currency: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

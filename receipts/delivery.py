@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.emails import Attachment, build_email, send_built, send_email
 from receipts import links
-from receipts.models import Receipt, ReceiptEmail
+from receipts.models import Receipt, ReceiptEmail, ReceiptProblem
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,34 @@ def _render(receipt_id: int) -> tuple[Receipt, bytes | None]:
     if not receipt.pdf:
         if not receipt.snapshot_is_intact():
             raise TamperedSnapshot(f"receipt {receipt.number}: snapshot does not match its sha256")
-        content = render_pdf(receipt.snapshot)
+        try:
+            content = render_pdf(receipt.snapshot)
+        except Exception as error:
+            record_render_problem(receipt, error)
+            raise
         if not store_pdf(receipt, content):
             receipt.refresh_from_db(fields=["pdf"])  # keep the name of the render that won
     return receipt, content
+
+
+def record_render_problem(receipt: Receipt, error: Exception) -> ReceiptProblem:
+    """Note, for staff, that a receipt could not be rendered (one open row per receipt)."""
+    log.exception("receipt %s could not be rendered", receipt.number)
+    message = f"Receipt {receipt.number} could not be rendered: {type(error).__name__}: {error}"
+    problem, created = ReceiptProblem.objects.get_or_create(
+        kind=receipt.kind,
+        supporter_id=receipt.supporter_id,
+        donation_id=receipt.donation_id,
+        tax_year=receipt.tax_year,
+        code=ReceiptProblem.Code.RENDER_FAILED,
+        resolved_at=None,
+        defaults={"jurisdiction": receipt.jurisdiction, "message": message[:2000]},
+    )
+    if not created:
+        ReceiptProblem.objects.filter(pk=problem.pk).update(
+            attempts=F("attempts") + 1, last_seen_at=timezone.now(), message=message[:2000]
+        )
+    return problem
 
 
 def store_pdf(receipt: Receipt, content: bytes) -> bool:
@@ -231,21 +255,33 @@ def render_and_send_many(*, receipt_ids: list[int]) -> int:
                 "receipt %s: snapshot does not match its sha256; not rendered", receipt.number
             )
             continue
-        contents[receipt.pk] = render_pdf(receipt.snapshot)
+        try:
+            content = render_pdf(receipt.snapshot)
+        except Exception as error:
+            # One statement that cannot be drawn must not keep the rest of its chunk
+            # unrendered: it is skipped, and staff see why among the receipt problems.
+            record_render_problem(receipt, error)
+            continue
+        contents[receipt.pk] = content
         name = default_storage.save(
-            f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}",
-            ContentFile(contents[receipt.pk]),
+            f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}", ContentFile(content)
         )
         stored.append((receipt.pk, name))
-    with transaction.atomic():
-        for receipt_id, name in stored:
-            if Receipt.objects.filter(pk=receipt_id, pdf="").update(
-                pdf=name, delivery_status=Receipt.Delivery.RENDERED
-            ):
-                receipts[receipt_id].pdf.name = name
-            else:
-                default_storage.delete(name)
-                contents.pop(receipt_id)
+    try:
+        with transaction.atomic():
+            for receipt_id, name in stored:
+                if Receipt.objects.filter(pk=receipt_id, pdf="").update(
+                    pdf=name, delivery_status=Receipt.Delivery.RENDERED
+                ):
+                    receipts[receipt_id].pdf.name = name
+                else:
+                    default_storage.delete(name)
+                    contents.pop(receipt_id)
+    except Exception:
+        # No row names these files now: remove them rather than leave orphans behind.
+        for _receipt_id, name in stored:
+            default_storage.delete(name)
+        raise
     claimed = _claim_many([pk for pk, r in receipts.items() if r.pdf])
     if not claimed:
         return 0

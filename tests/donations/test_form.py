@@ -241,6 +241,35 @@ def test_the_maximum_amount_refuses_and_says_whom_to_write_to(client, no_stripe,
     assert no_stripe.calls == []
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("first_name", "A\x0bda"),
+        ("last_name", "Love\x01lace"),
+        ("city", "Spring\nfield"),
+        ("dedication_name", "Grand\ufffema"),
+        ("last_name", "Love\U0010ffff"),
+    ],
+)
+def test_control_characters_and_noncharacters_are_refused_beside_their_field(
+    client, no_stripe, field, value
+):
+    data = valid_post(validate_only="1", **{field: value})
+    if field == "dedication_name":
+        data["dedication_kind"] = "memory"
+    response = json_post(client, data)
+    assert response.status_code == 400
+    assert "invisible character" in response.json()["errors"][field][0]
+    assert no_stripe.calls == [] and not Donation.objects.exists()
+
+
+def test_names_in_any_script_are_accepted(client, no_stripe):
+    response = json_post(
+        client, valid_post(validate_only="1", first_name="Zoë", last_name="李 O'Brien-Ñúñez")
+    )
+    assert response.json() == {"valid": True}
+
+
 def test_a_dedication_needs_a_name_and_a_kind(client, no_stripe):
     errors = json_post(client, valid_post(dedication_kind="memory")).json()["errors"]
     assert errors == {"dedication_name": ["Enter the name of the person the gift honours."]}
