@@ -270,6 +270,16 @@ def update_subscription(
     )
 
 
+def resume_subscription(subscription_id: str, *, idempotency_key: str) -> stripe.Subscription:
+    """Restart a subscription Stripe paused (status `paused`): a new period, billed now.
+    Clearing pause_collection does not do this; only this call does."""
+    return client().v1.subscriptions.resume(
+        subscription_id,
+        params={"billing_cycle_anchor": "now"},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
 def subscription_item_id(subscription_id: str) -> str:
     """A donation subscription has one item: the gift's price."""
     subscription = retrieve_subscription(subscription_id)

@@ -121,7 +121,11 @@ class RecurringDonation(models.Model):
         INCOMPLETE = "incomplete"
         ACTIVE = "active"
         PAST_DUE = "past_due", "past due"
+        # The donor (or staff for them) paused collection: Stripe's pause_collection.
         PAUSED = "paused"
+        # Stripe paused the subscription itself after failed payments (its status
+        # `paused`, API 2026-10-28.endive): only Stripe's resume call restarts it.
+        PAYMENT_PAUSED = "payment_paused", "paused after failed payments"
         CANCELED = "canceled"
         UNPAID = "unpaid"
 

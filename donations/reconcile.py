@@ -450,7 +450,9 @@ _SUBSCRIPTION_STATUS = {
     "active": RecurringDonation.Status.ACTIVE,
     "past_due": RecurringDonation.Status.PAST_DUE,
     "unpaid": RecurringDonation.Status.UNPAID,
-    "paused": RecurringDonation.Status.PAUSED,
+    # Stripe's own status "paused" is its automatic pause after failed payments, not the
+    # donor's pause (pause_collection on an active subscription, below).
+    "paused": RecurringDonation.Status.PAYMENT_PAUSED,
     "canceled": RecurringDonation.Status.CANCELED,
 }
 

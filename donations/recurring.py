@@ -23,8 +23,10 @@ LIVE = {
     RecurringDonation.Status.ACTIVE,
     RecurringDonation.Status.PAST_DUE,
     RecurringDonation.Status.PAUSED,
+    RecurringDonation.Status.PAYMENT_PAUSED,
     RecurringDonation.Status.UNPAID,
 }
+PAUSED = {RecurringDonation.Status.PAUSED, RecurringDonation.Status.PAYMENT_PAUSED}
 
 
 class ActionRefused(Exception):
@@ -123,7 +125,7 @@ def recurring_change_amount(
 def recurring_pause(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
     """Stop collecting (Stripe's pause_collection, invoices voided) until resumed."""
     _require_live(recurring)
-    if recurring.status == RecurringDonation.Status.PAUSED:
+    if recurring.status in PAUSED:
         raise ActionRefused("This recurring gift is already paused.")
     return _apply(
         recurring=recurring,
@@ -135,8 +137,21 @@ def recurring_pause(*, recurring: RecurringDonation, actor, reason: str = "") ->
 
 
 def recurring_resume(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
-    if recurring.status != RecurringDonation.Status.PAUSED:
+    """The two pauses end differently: the donor's by clearing pause_collection (the
+    period runs on); Stripe's after failed payments only by its resume call, which
+    starts a new period and charges the card now."""
+    if recurring.status not in PAUSED:
         raise ActionRefused("Only a paused recurring gift can be resumed.")
+    if recurring.status == RecurringDonation.Status.PAYMENT_PAUSED:
+        return _apply(
+            recurring=recurring,
+            actor=actor,
+            action="recurring.resume_after_failed_payments",
+            ask_stripe=lambda: gateway.resume_subscription(
+                recurring.stripe_subscription_id, idempotency_key=str(uuid.uuid4())
+            ),
+            reason=reason,
+        )
     return _apply(
         recurring=recurring,
         actor=actor,

@@ -38,7 +38,8 @@ class BillingSettings:
     # within 2 weeks to 2 months; tests may set their own).
     retry_days: tuple[int, ...] = (3, 8, 15)
     # What happens to a subscription when the last Smart Retry fails (Stripe's
-    # "Manage failed payments" setting): "unpaid", "canceled" or "past_due" (leave it).
+    # "Manage failed payments" setting): "unpaid", "canceled", "paused" (API 2026-10-28.endive)
+    # or "past_due" (leave it).
     after_final_failure: str = "unpaid"
 
 
