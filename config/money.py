@@ -8,6 +8,7 @@ It imports nothing from the apps (the lowest layer).
 
 from decimal import Decimal, InvalidOperation
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_symbol, is_currency
 
 # Stripe's own table, not CLDR's: Stripe decides how many minor units an amount sent to
@@ -35,8 +36,12 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
-# Prices are written for English-speaking readers; one locale keeps every surface alike.
-LOCALE = "en_US"
+def locale() -> str:
+    """The organisation's locale (ORG_LOCALE): one for every surface, so the form, the
+    admin and the receipts print money alike ("$" for CAD in en_CA, "CA$" in en_US)."""
+    from django.conf import settings
+
+    return getattr(settings, "ORG_LOCALE", "en_US")
 
 
 class AmountError(ValueError):
@@ -53,6 +58,15 @@ def check_currency(code: str) -> str:
     if len(lowered) != 3 or not lowered.isascii() or not is_currency(lowered.upper()):
         raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code, like usd or eur.")
     return lowered
+
+
+def check_locale(name: str) -> str:
+    """'en_CA' → 'en_CA'; refuses a locale Babel does not know (read at start-up)."""
+    try:
+        Locale.parse(name)
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise UnknownCurrency(f"{name!r} is not a locale, like en_US or en_CA.") from None
+    return name
 
 
 def minor_digits(currency: str) -> int:
@@ -86,7 +100,7 @@ def format_money(amount: int, currency: str) -> str:
         to_decimal(amount, currency),
         currency.upper(),
         format=pattern,
-        locale=LOCALE,
+        locale=locale(),
         currency_digits=False,
     )
 
@@ -100,8 +114,8 @@ def format_plain(amount: int, currency: str) -> str:
 
 
 def currency_symbol(currency: str) -> str:
-    """'usd' → '$', 'cad' → 'CA$', 'chf' → 'CHF'."""
-    return get_currency_symbol(currency.upper(), locale=LOCALE)
+    """'usd' → '$', 'cad' → 'CA$' (en_US; '$' in en_CA), 'chf' → 'CHF'."""
+    return get_currency_symbol(currency.upper(), locale=locale())
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -111,8 +125,7 @@ def parse_amount(text: str, currency: str) -> int:
     could mean 25 (a European decimal comma) or 2,500, so it is refused rather than
     guessed. Refuses more decimals than the currency has, exponents, NaN and infinities."""
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
-    for symbol in sorted({currency_symbol(currency), "$", "£", "€", "¥"}, key=len, reverse=True):
-        cleaned = cleaned.removeprefix(symbol)
+    cleaned = cleaned.removeprefix(currency_symbol(currency))
     cleaned = cleaned.removesuffix(currency.upper()).removesuffix(currency.lower())
     if not cleaned or len(cleaned) > 20 or not cleaned.isascii():
         raise AmountError(text)

@@ -9,8 +9,10 @@ missing one stops start-up with its name.
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.money import UnknownCurrency, check_currency, check_locale
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLEDGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -159,7 +161,17 @@ ORG_NAME = env_str("ORG_NAME", "Pledge Demo Newsroom")
 ORG_ADDRESS = env_str("ORG_ADDRESS", "1 Press Row, Springfield, IL 62701, USA")
 ORG_TAX_ID = env_str("ORG_TAX_ID", "00-0000000")
 ORG_JURISDICTION = env_choice("ORG_JURISDICTION", ("US", "CA", "UK"), "US")
-ORG_CURRENCY = env_str("ORG_CURRENCY", "usd").lower()
+try:
+    ORG_CURRENCY = check_currency(env_str("ORG_CURRENCY", "usd"))
+except UnknownCurrency as error:
+    raise ImproperlyConfigured(f"ORG_CURRENCY: {error}") from None
+# How money and numbers are written (Babel's locale names): the jurisdiction's English.
+try:
+    ORG_LOCALE = check_locale(
+        env_str("ORG_LOCALE", {"US": "en_US", "CA": "en_CA", "UK": "en_GB"}[ORG_JURISDICTION])
+    )
+except UnknownCurrency as error:
+    raise ImproperlyConfigured(f"ORG_LOCALE: {error}") from None
 ORG_EMAIL = env_str("ORG_EMAIL", "giving@example.org")
 
 # --- Email (Django 6.1 mailers) -------------------------------------------------------

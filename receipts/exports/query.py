@@ -34,29 +34,8 @@ FETCH_ROWS = 2_000
 # row, so rows are gathered into chunks of about this size.
 COPY_CHUNK_BYTES = 256 * 1024
 
-# Currencies whose minor unit is not a hundredth (Stripe's list): amounts in these are
-# whole units, or thousandths.
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+# Currencies whose minor unit is not a hundredth: one definition, in config.money.
+from config.money import THREE_DECIMAL, ZERO_DECIMAL  # noqa: E402
 
 # The raw SELECT's columns, in order. `formats` turns each row into the printed columns.
 RAW_COLUMNS = (

@@ -148,6 +148,19 @@ def test_the_emulator_refuses_a_reused_key_with_other_parameters(emulator):
         )
 
 
+def test_a_zero_decimal_currency_is_charged_what_the_page_says(
+    client, emulator, recorder, settings
+):
+    settings.ORG_CURRENCY = "jpy"
+    settings.DONATION_MIN_AMOUNT, settings.DONATION_MAX_AMOUNT = 100, 1_000_000
+    page.invalidate()
+    assert 'data-currency-digits="0"' in client.get(URL).content.decode()
+    assert "Give ¥2,500" in client.get(URL, {"amount": "2500"}).content.decode()
+    assert give(client, custom_amount="2500", amount_one_time="").status_code == 200
+    intent = emulator.retrieve(Donation.objects.get().stripe_payment_intent_id)
+    assert (intent["amount"], intent["currency"]) == (2500, "jpy")
+
+
 def test_the_supporter_is_found_by_email_whatever_its_case(client, emulator, recorder):
     existing = SupporterFactory(email="Ada@Example.com", stripe_customer_id=None)
     give(client, email="ada@EXAMPLE.com", custom_amount="10")

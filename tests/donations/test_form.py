@@ -325,7 +325,15 @@ def test_cover_the_fee_is_the_smallest_total_that_nets_the_gift():
 def test_amounts_are_shown_with_the_currency():
     assert format_amount(123456) == "$1,234.56"
     assert format_amount(5, "gbp") == "£0.05"
-    assert format_amount(2500, "chf") == "25.00 CHF"
+    assert format_amount(2500, "chf") == "CHF25.00"
+    assert format_amount(2500, "jpy") == "¥2,500"
+    assert format_amount(2500, "kwd") == "KWD2.500"
+
+
+def test_an_ambiguous_comma_is_refused_not_read_as_thousands():
+    with pytest.raises(ValueError):
+        parse_amount("25,00")
+    assert parse_amount("2,500") == 250000
 
 
 def test_the_page_states_the_fee_for_the_chosen_amount(client, presets):
