@@ -36,6 +36,7 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
+
 def locale() -> str:
     """The organisation's locale (ORG_LOCALE): one for every surface, so the form, the
     admin and the receipts print money alike ("$" for CAD in en_CA, "CA$" in en_US)."""

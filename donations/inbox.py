@@ -177,6 +177,7 @@ def process_event(*, event_pk: int) -> str:
             if not claimed:
                 return "skipped"
             event = StripeEvent.objects.get(pk=event_pk)
+            _check_api_version(event)
             handler = HANDLERS.get(event.type)
             outcome = (
                 StripeEvent.Status.IGNORED if handler is None else StripeEvent.Status.PROCESSED
@@ -194,6 +195,23 @@ def process_event(*, event_pk: int) -> str:
     except Exception as error:
         _record_failure(event_pk, error)
         raise AssertionError("unreachable") from error  # _record_failure always raises
+
+
+def _check_api_version(event: StripeEvent) -> None:
+    """Log an event shaped by another API version than the one the handlers are written
+    for: the webhook endpoint was created with another api_version (or none, and the
+    account's default moved on). The handlers read tolerantly, so it is still applied."""
+    version = event.payload.get("api_version") if isinstance(event.payload, dict) else None
+    if version and version != gateway.API_VERSION:
+        log.warning(
+            "stripe event %s (%s) is in API version %s, not the pinned %s: recreate the "
+            "webhook endpoint with api_version=%s",
+            event.stripe_id,
+            event.type,
+            version,
+            gateway.API_VERSION,
+            gateway.API_VERSION,
+        )
 
 
 def _record_failure(event_pk: int, error: Exception) -> None:
