@@ -94,6 +94,7 @@ def _render(receipt_id: int) -> tuple[Receipt, bytes | None]:
             raise
         if not store_pdf(receipt, content):
             receipt.refresh_from_db(fields=["pdf"])  # keep the name of the render that won
+        resolve_render_problems([receipt])
     return receipt, content
 
 
@@ -115,6 +116,25 @@ def record_render_problem(receipt: Receipt, error: Exception) -> ReceiptProblem:
             attempts=F("attempts") + 1, last_seen_at=timezone.now(), message=message[:2000]
         )
     return problem
+
+
+def resolve_render_problems(rendered: list[Receipt]) -> None:
+    """A receipt that failed to render and now has its PDF: its problem is resolved. One
+    cheap question per chunk when, as nearly always, no such problem is open."""
+    open_problems = ReceiptProblem.objects.filter(
+        code=ReceiptProblem.Code.RENDER_FAILED, resolved_at__isnull=True
+    )
+    if not rendered or not open_problems.exists():
+        return
+    match = Q()
+    for receipt in rendered:
+        match |= Q(
+            kind=receipt.kind,
+            supporter_id=receipt.supporter_id,
+            tax_year=receipt.tax_year,
+            donation_id=receipt.donation_id,
+        )
+    open_problems.filter(match).update(resolved_at=timezone.now())
 
 
 def store_pdf(receipt: Receipt, content: bytes) -> bool:
@@ -282,6 +302,7 @@ def render_and_send_many(*, receipt_ids: list[int]) -> int:
         for _receipt_id, name in stored:
             default_storage.delete(name)
         raise
+    resolve_render_problems([receipts[pk] for pk in contents])
     claimed = _claim_many([pk for pk, r in receipts.items() if r.pdf])
     if not claimed:
         return 0

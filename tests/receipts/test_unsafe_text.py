@@ -118,6 +118,12 @@ def test_a_chunk_skips_a_statement_that_cannot_render_and_leaves_no_orphans(
     named = {os.path.join(default_storage.location, r.pdf.name) for r in rendered}
     assert set(stored_files()) == named
 
+    # Once it renders (the renderer fixed), the problem is resolved.
+    monkeypatch.setattr(delivery, "render_pdf", real_render)
+    delivery.render_and_send_many(receipt_ids=[bad.pk])
+    problem.refresh_from_db()
+    assert problem.resolved_at is not None
+
 
 def test_a_chunk_whose_bookkeeping_fails_leaves_no_orphan_files(donor, monkeypatch):
     make_gift(donor, 2500)
