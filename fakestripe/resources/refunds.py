@@ -105,8 +105,6 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
         "receipt_number": None,
         "source_transfer_reversal": None,
         "status": "succeeded",
-        "failure_balance_transaction": None,
-        "failure_reason": None,
         "transfer_reversal": None,
         "customer": charge["customer"],
         "customer_account": None,
@@ -141,7 +139,8 @@ def fail(em: Any, refund_id: str, *, reason: str = "expired_or_canceled_card") -
         description="REFUND FAILURE",
         available_after=0,
     )
-    previous = {"status": refund["status"], "failure_reason": None}
+    # Stripe shows failure_reason and failure_balance_transaction only on a failed refund.
+    previous = {"status": refund["status"]}
     refund["status"] = "failed"
     refund["failure_reason"] = reason
     refund["failure_balance_transaction"] = txn["id"]
