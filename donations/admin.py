@@ -65,7 +65,6 @@ class DonationAdmin(admin.ModelAdmin):
     MONEY = ["amount_money", "fee_covered_money", "amount_refunded_money"]
     RAW_MONEY = ["amount", "fee_covered", "amount_refunded", "currency"]
     SETTLED = [
-        "status",
         "stripe_payment_intent_id",
         "stripe_invoice_id",
         "stripe_charge_id",
@@ -107,7 +106,9 @@ class DonationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        readonly = [*self.MONEY, "currency"]
+        # The status only ever follows Stripe (donations.reconcile): an edit here would
+        # make a gift "succeeded" that nobody paid, even while it is pending.
+        readonly = [*self.MONEY, "currency", "status"]
         if obj.status != Donation.Status.PENDING:
             readonly += self.SETTLED
         return readonly

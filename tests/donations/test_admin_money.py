@@ -103,3 +103,11 @@ def test_a_recurring_gifts_amount_currency_and_interval_cannot_be_edited(client,
     )
     assert recurring.campaign == "autumn"
     assert not AuditEntry.objects.exists()
+
+
+def test_a_pending_gift_cannot_be_marked_paid_by_hand(client, admin_user):
+    gift = DonationFactory(amount=12000, status=Donation.Status.PENDING)
+    client.force_login(admin_user)
+    post_everything(client, change_form(client, gift), status="succeeded", amount="1")
+    gift.refresh_from_db()
+    assert (gift.status, gift.amount) == (Donation.Status.PENDING, 12000)
