@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.money import format_money
 from members.models import Supporter
 
 
@@ -101,9 +102,7 @@ class Donation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return (
-            f"{self.amount / 100:.2f} {self.currency.upper()} from {self.supporter} ({self.status})"
-        )
+        return f"{format_money(self.amount, self.currency)} from {self.supporter} ({self.status})"
 
     @property
     def net_amount(self) -> int:
@@ -162,7 +161,10 @@ class RecurringDonation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.amount / 100:.2f} {self.currency.upper()}/{self.interval} from {self.supporter} ({self.status})"
+        return (
+            f"{format_money(self.amount, self.currency)}/{self.interval} "
+            f"from {self.supporter} ({self.status})"
+        )
 
 
 class LedgerEntry(models.Model):
@@ -283,4 +285,4 @@ class DonationPreset(models.Model):
 
     def __str__(self) -> str:
         mark = " (suggested)" if self.suggested else ""
-        return f"{self.amount / 100:.2f} {self.get_frequency_display()}{mark}"
+        return f"{format_money(self.amount, settings.ORG_CURRENCY)} {self.get_frequency_display()}{mark}"
