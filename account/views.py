@@ -118,7 +118,7 @@ def recurring_action(
     recurring = get_object_or_404(RecurringDonation, public_id=public_id, supporter=supporter)
     try:
         if action == "amount":
-            form = RecurringAmountForm(request.POST)
+            form = RecurringAmountForm(request.POST, currency=recurring.currency)
             if not form.is_valid():
                 messages.error(request, " ".join(form.errors.get("amount", ["Enter an amount."])))
                 return redirect("account:home")
@@ -130,8 +130,16 @@ def recurring_action(
             recurring_services.recurring_pause(recurring=recurring, actor=None, reason=BY_DONOR)
             messages.success(request, "Your gift is paused. Resume it whenever you like.")
         elif action == "resume":
+            was = recurring.status
             recurring_services.recurring_resume(recurring=recurring, actor=None, reason=BY_DONOR)
-            messages.success(request, "Your gift is running again. Thank you!")
+            if was == RecurringDonation.Status.PAYMENT_PAUSED:
+                messages.success(
+                    request,
+                    "Your gift is running again: we have just tried your card for this "
+                    "period's payment. Thank you!",
+                )
+            else:
+                messages.success(request, "Your gift is running again. Thank you!")
         elif action == "cancel":
             recurring_services.recurring_cancel(
                 recurring=recurring, actor=None, at_period_end=True, reason=BY_DONOR

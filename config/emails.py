@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 
+from lib.text import clean_line, clean_text
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -27,9 +29,10 @@ def render_email(name: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html) for the template trio `name`."""
     context = {"ORG_NAME": settings.ORG_NAME, "ORG_EMAIL": settings.ORG_EMAIL, **context}
     # A subject is one line: template whitespace and newlines must not reach the header.
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    text = render_to_string(f"emails/{name}.txt", context)
-    html = render_to_string(f"emails/{name}.html", context)
+    # Names in the context may carry control characters from older rows or from Stripe.
+    subject = " ".join(clean_line(render_to_string(f"emails/{name}_subject.txt", context)).split())
+    text = clean_text(render_to_string(f"emails/{name}.txt", context))
+    html = clean_text(render_to_string(f"emails/{name}.html", context))
     return subject, text, html
 
 

@@ -9,8 +9,10 @@ missing one stops start-up with its name.
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
+from lib.money import UnknownCurrency, check_currency, check_locale
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLEDGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -186,7 +188,17 @@ ORG_NAME = env_str("ORG_NAME", "Pledge Demo Newsroom")
 ORG_ADDRESS = env_str("ORG_ADDRESS", "1 Press Row, Springfield, IL 62701, USA")
 ORG_TAX_ID = env_str("ORG_TAX_ID", "00-0000000")
 ORG_JURISDICTION = env_choice("ORG_JURISDICTION", ("US", "CA", "UK"), "US")
-ORG_CURRENCY = env_str("ORG_CURRENCY", "usd").lower()
+try:
+    ORG_CURRENCY = check_currency(env_str("ORG_CURRENCY", "usd"))
+except UnknownCurrency as error:
+    raise ImproperlyConfigured(f"ORG_CURRENCY: {error}") from None
+# How money and numbers are written (Babel's locale names): the jurisdiction's English.
+try:
+    ORG_LOCALE = check_locale(
+        env_str("ORG_LOCALE", {"US": "en_US", "CA": "en_CA", "UK": "en_GB"}[ORG_JURISDICTION])
+    )
+except UnknownCurrency as error:
+    raise ImproperlyConfigured(f"ORG_LOCALE: {error}") from None
 ORG_EMAIL = env_str("ORG_EMAIL", "giving@example.org")
 
 # --- Email (Django 6.1 mailers) -------------------------------------------------------
@@ -451,6 +463,12 @@ CELERY_IMPORTS = ("receipts.tasks_export",)
 # --- Stripe webhook inbox (donations.webhooks, donations.inbox, donations.tasks) --------
 # A pending row older than this is taken to have lost its task, and the sweep enqueues it.
 STRIPE_INBOX_STUCK_AFTER_SECONDS = env_int("STRIPE_INBOX_STUCK_AFTER_SECONDS", 120)
+# An event whose processing keeps failing is tried this many times (over about two hours
+# of backoff), then marked failed for staff; a Stripe 404 fails it at once.
+STRIPE_INBOX_MAX_ATTEMPTS = env_int("STRIPE_INBOX_MAX_ATTEMPTS", 12)
+# How long a row handed to a task (by the sweep, or its own retry past its countdown) is
+# left alone by the sweep: longer than the sweep's interval, so one row has one chain.
+STRIPE_INBOX_LEASE_SECONDS = env_int("STRIPE_INBOX_LEASE_SECONDS", 900)
 # The sweep lists Stripe's events from the newest one stored less this overlap (Stripe's
 # clock), or, with an empty inbox, this far back. Stripe keeps events for 30 days.
 STRIPE_EVENT_SWEEP_OVERLAP_SECONDS = env_int("STRIPE_EVENT_SWEEP_OVERLAP_SECONDS", 3600)

@@ -264,7 +264,9 @@ def _start_payment_intent(donation: Donation, customer_id: str) -> str:
         customer_id=customer_id,
         description=_description(donation.frequency),
         metadata={"donation_id": str(donation.public_id)},
-        idempotency_key=f"pledge-donation-{donation.public_id}",
+        # Every parameter that can differ between tries is in the key (the customer, when
+        # a deleted one is replaced): Stripe refuses a key reused with other parameters.
+        idempotency_key=f"pledge-donation-{donation.public_id}-{customer_id}",
     )
     Donation.objects.filter(pk=donation.pk, stripe_payment_intent_id__isnull=True).update(
         stripe_payment_intent_id=intent.id
@@ -296,7 +298,7 @@ def _start_subscription(donation: Donation, customer_id: str) -> str:
                 "recurring_donation_id": str(recurring.public_id),
                 "donation_id": str(donation.public_id),
             },
-            idempotency_key=f"pledge-subscription-{recurring.public_id}",
+            idempotency_key=f"pledge-subscription-{recurring.public_id}-{customer_id}",
         )
     )
     invoice = subscription.get("latest_invoice") or {}

@@ -77,6 +77,7 @@ def charge_refunded(event: Event) -> None:
 
 
 def refund_changed(event: Event) -> None:
+    """created, updated, failed: a failed refund is reversed (see reconcile.apply_refund)."""
     reconcile.apply_refund(refund=_object(event))
 
 
@@ -136,6 +137,7 @@ HANDLERS: dict[str, Callable[[Event], None]] = {
     "charge.refunded": charge_refunded,
     "refund.created": refund_changed,
     "refund.updated": refund_changed,
+    "refund.failed": refund_changed,
     "charge.dispute.created": dispute_opened,
     "charge.dispute.updated": dispute_opened,
     "charge.dispute.funds_withdrawn": dispute_opened,

@@ -5,35 +5,18 @@ static/js/donate.js repeats `cover_fee` and `format_amount` exactly; a test keep
 in step.
 """
 
-from decimal import Decimal, InvalidOperation
-
 from django.conf import settings
 
-_SYMBOLS = {"usd": "$", "cad": "CA$", "aud": "A$", "nzd": "NZ$", "gbp": "£", "eur": "€"}
+from lib import money
+
+AmountError = money.AmountError  # what the donor typed is not an amount of money
 
 
-class AmountError(ValueError):
-    """What the donor typed is not an amount of money."""
-
-
-def parse_amount(text: str) -> int:
-    """'25', '$1,000.50', ' 7.5 ' → minor units. Refuses anything else, including more
-    than two decimals, exponents, NaN and infinities."""
-    cleaned = text.strip().replace(",", "").replace(" ", "")
-    for symbol in sorted(_SYMBOLS.values(), key=len, reverse=True):
-        cleaned = cleaned.removeprefix(symbol)
-    if not cleaned or len(cleaned) > 15 or not all(ch.isdigit() or ch == "." for ch in cleaned):
-        raise AmountError(text)
-    if not cleaned.isascii() or cleaned.count(".") > 1:
-        raise AmountError(text)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise AmountError(text) from None
-    cents = value * 100
-    if cents != cents.to_integral_value():
-        raise AmountError(text)
-    return int(cents)
+def parse_amount(text: str, currency: str | None = None) -> int:
+    """'25', '$1,000.50', ' 7.5 ' → minor units of the currency (ORG_CURRENCY by default):
+    '2500' is ¥2,500 in yen, not 250,000. Refuses anything else, including more decimals
+    than the currency has, an ambiguous '25,00', exponents, NaN and infinities."""
+    return money.parse_amount(text, currency or settings.ORG_CURRENCY)
 
 
 def stripe_fee(amount: int) -> int:
@@ -59,19 +42,19 @@ def cover_fee(gift: int) -> int:
 
 
 def format_amount(amount: int, currency: str | None = None) -> str:
-    """2500 → '$25.00'; 123456 → '$1,234.56'; an unknown currency gets its code."""
-    currency = (currency or settings.ORG_CURRENCY).lower()
-    number = f"{amount // 100:,}.{amount % 100:02d}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+    """2500 → '$25.00'; 123456 → '$1,234.56'; 2500 yen → '¥2,500' (lib.money)."""
+    return money.format_money(amount, currency or settings.ORG_CURRENCY)
 
 
-def format_plain(amount: int) -> str:
+def format_plain(amount: int, currency: str | None = None) -> str:
     """2500 → '25', 2550 → '25.50': what goes back into the amount box."""
-    whole, cents = divmod(amount, 100)
-    return f"{whole}" if cents == 0 else f"{whole}.{cents:02d}"
+    return money.format_plain(amount, currency or settings.ORG_CURRENCY)
 
 
 def currency_symbol(currency: str | None = None) -> str:
-    currency = (currency or settings.ORG_CURRENCY).lower()
-    return _SYMBOLS.get(currency, "")
+    return money.currency_symbol(currency or settings.ORG_CURRENCY)
+
+
+def currency_digits(currency: str | None = None) -> int:
+    """Decimals of the currency's minor unit, for the page's script (jpy 0, usd 2)."""
+    return money.minor_digits(currency or settings.ORG_CURRENCY)

@@ -7,11 +7,12 @@ once and cached, see donations.page); this form is what the server believes.
 import re
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
+from lib import money
+from lib.text import describe, unsafe_character
 from donations.fees import AmountError, cover_fee, format_amount, parse_amount
 from donations.models import Donation
 from members.models import Newsletter
@@ -56,11 +57,26 @@ class GiftRequest:
         return settings.ORG_CURRENCY
 
 
+def refuse_unsafe_text(value: str, *, multiline: bool = False) -> None:
+    """A message next to the field for characters no receipt or email can print."""
+    found = unsafe_character(value, multiline=multiline)
+    if found is not None:
+        raise forms.ValidationError(
+            f"Remove the invisible character ({describe(found)}) from this field.",
+            code="unsafe_character",
+        )
+
+
+def refuse_unsafe_multiline(value: str) -> None:
+    refuse_unsafe_text(value, multiline=True)
+
+
 def _text(label: str, *, max_length: int, required: bool = True) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=max_length,
         required=required,
+        validators=[refuse_unsafe_text],
         error_messages={
             "required": f"Enter your {label.lower()}.",
             "max_length": f"{label} can be at most {max_length} characters.",
@@ -223,13 +239,45 @@ class DonationForm(forms.Form):
 
 
 class RecurringAmountForm(forms.Form):
-    """A new amount for a recurring gift, as staff (admin) and donors (account) enter it."""
+    """A new amount for a recurring gift, as staff (admin) and donors (account) enter it,
+    in the gift's currency and within the same bounds as the donation form."""
 
-    amount = forms.DecimalField(
-        min_value=Decimal("1.00"), max_digits=9, decimal_places=2, label="New amount"
+    amount = forms.CharField(
+        max_length=30,
+        label="New amount",
+        error_messages={"required": "Enter the new amount."},
     )
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_unsafe_multiline],
+    )
+
+    def __init__(self, *args, currency: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency or settings.ORG_CURRENCY
+
+    def clean_amount(self) -> int:
+        try:
+            amount = money.parse_amount(self.cleaned_data["amount"], self.currency)
+        except money.AmountError:
+            example = money.format_plain(
+                2550 if money.minor_digits(self.currency) else 25, self.currency
+            )
+            raise forms.ValidationError(f"Enter an amount in numbers, like {example}.") from None
+        low, high = settings.DONATION_MIN_AMOUNT, settings.DONATION_MAX_AMOUNT
+        if amount < low:
+            raise forms.ValidationError(
+                f"The smallest amount is {money.format_money(low, self.currency)}."
+            )
+        if amount > high:
+            raise forms.ValidationError(
+                f"Amounts above {money.format_money(high, self.currency)} are welcome by "
+                f"arrangement: please write to {settings.ORG_EMAIL}."
+            )
+        return amount
 
     @property
     def amount_minor(self) -> int:
-        return int(self.cleaned_data["amount"] * 100)  # exact: a Decimal with 2 places
+        return self.cleaned_data["amount"]

@@ -126,10 +126,17 @@ class DeadlineRequestsClient(stripe.RequestsClient):
         return left is None or left >= MIN_ATTEMPT_SECONDS + stripe.HTTPClient.INITIAL_DELAY
 
 
+# The API version every request names, and the one the handlers are written for: the
+# version the installed SDK is built against. Webhook events come in the endpoint's own
+# version, so the endpoint is created with this one (README, "Stripe webhooks").
+API_VERSION: str = stripe.api_version
+
+
 @cache
 def _default_client() -> stripe.StripeClient:
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
+        stripe_version=API_VERSION,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=MAX_NETWORK_RETRIES,
         http_client=DeadlineRequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
@@ -381,6 +388,13 @@ IdempotencyError = stripe.IdempotencyError
 Subscription = stripe.Subscription
 
 
+def is_resource_missing(error: Exception) -> bool:
+    """Stripe answered 404 resource_missing ("No such charge"): retrying cannot help."""
+    return isinstance(error, stripe.InvalidRequestError) and (
+        error.code == "resource_missing" or error.http_status == 404
+    )
+
+
 # --- Staff managing recurring gifts (donations.recurring) --------------------------------
 
 
@@ -389,6 +403,16 @@ def update_subscription(
 ) -> stripe.Subscription:
     return client().v1.subscriptions.update(
         subscription_id, params=params, options={"idempotency_key": idempotency_key}
+    )
+
+
+def resume_subscription(subscription_id: str, *, idempotency_key: str) -> stripe.Subscription:
+    """Restart a subscription Stripe paused (status `paused`): a new period, billed now.
+    Clearing pause_collection does not do this; only this call does."""
+    return client().v1.subscriptions.resume(
+        subscription_id,
+        params={"billing_cycle_anchor": "now"},
+        options={"idempotency_key": idempotency_key},
     )
 
 

@@ -103,15 +103,28 @@ def record_charge(*, charge_id: str, donation: Donation | None) -> LedgerEntry:
 
 
 def record_refund(*, refund: Mapping, donation: Donation | None) -> LedgerEntry | None:
-    """The ledger row for a refund; None while a refund has no money movement (failed)."""
-    if refund.get("status") in {"failed", "canceled"} or not refund.get("balance_transaction"):
-        return None
-    return record(
-        balance_transaction=_balance_transaction(refund.get("balance_transaction")),
-        kind=LedgerEntry.Kind.REFUND,
-        source_id=str(refund.get("id") or ""),
-        donation=donation,
-    )
+    """The ledger row for a refund; None while a refund has no money movement.
+
+    A refund that failed after it was made (refund.failed) moved money twice: out when
+    it was made, back in when it failed. Both rows are written, the reversing one from
+    its `failure_balance_transaction`, so the ledger nets to what really happened."""
+    refund_id = str(refund.get("id") or "")
+    entry = None
+    if refund.get("balance_transaction"):
+        entry = record(
+            balance_transaction=_balance_transaction(refund.get("balance_transaction")),
+            kind=LedgerEntry.Kind.REFUND,
+            source_id=refund_id,
+            donation=donation,
+        )
+    if refund.get("status") == "failed" and refund.get("failure_balance_transaction"):
+        entry = record(
+            balance_transaction=_balance_transaction(refund.get("failure_balance_transaction")),
+            kind=LedgerEntry.Kind.REFUND_FAILURE,
+            source_id=refund_id,
+            donation=donation,
+        )
+    return entry
 
 
 def record_dispute_transaction(
@@ -140,6 +153,8 @@ _KIND_BY_TYPE = {
     "stripe_fee": LedgerEntry.Kind.FEE,
     "application_fee": LedgerEntry.Kind.FEE,
     "tax_fee": LedgerEntry.Kind.FEE,
+    "refund_failure": LedgerEntry.Kind.REFUND_FAILURE,
+    "payment_failure_refund": LedgerEntry.Kind.REFUND_FAILURE,
 }
 _PAYOUT_OWN_TYPES = {"payout", "payout_cancel", "payout_failure"}
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from lib.money import format_money
 from members.models import Supporter, postal_address_lines
 
 
@@ -48,9 +49,16 @@ class Donation(models.Model):
         # A declined card can be retried on the same PaymentIntent.
         Status.FAILED: {Status.PROCESSING, Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
         Status.SUCCEEDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
-        Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.DISPUTED},
+        # Back to SUCCEEDED (or from REFUNDED to partly refunded) only when a refund fails
+        # (refund.failed): the card could not take the money back, so we still hold it.
+        Status.PARTIALLY_REFUNDED: {
+            Status.SUCCEEDED,
+            Status.PARTIALLY_REFUNDED,
+            Status.REFUNDED,
+            Status.DISPUTED,
+        },
         Status.DISPUTED: {Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
-        Status.REFUNDED: set(),
+        Status.REFUNDED: {Status.SUCCEEDED, Status.PARTIALLY_REFUNDED},
         Status.CANCELED: set(),
     }
 
@@ -119,9 +127,7 @@ class Donation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return (
-            f"{self.amount / 100:.2f} {self.currency.upper()} from {self.supporter} ({self.status})"
-        )
+        return f"{format_money(self.amount, self.currency)} from {self.supporter} ({self.status})"
 
     @property
     def net_amount(self) -> int:
@@ -180,7 +186,11 @@ class RecurringDonation(models.Model):
         INCOMPLETE = "incomplete"
         ACTIVE = "active"
         PAST_DUE = "past_due", "past due"
+        # The donor (or staff for them) paused collection: Stripe's pause_collection.
         PAUSED = "paused"
+        # Stripe paused the subscription itself after failed payments (its status
+        # `paused`, API 2026-10-28.endive): only Stripe's resume call restarts it.
+        PAYMENT_PAUSED = "payment_paused", "paused after failed payments"
         CANCELED = "canceled"
         UNPAID = "unpaid"
 
@@ -217,7 +227,10 @@ class RecurringDonation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.amount / 100:.2f} {self.currency.upper()}/{self.interval} from {self.supporter} ({self.status})"
+        return (
+            f"{format_money(self.amount, self.currency)}/{self.interval} "
+            f"from {self.supporter} ({self.status})"
+        )
 
 
 class LedgerEntry(models.Model):
@@ -226,6 +239,8 @@ class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         CHARGE = "charge"
         REFUND = "refund"
+        # A refund that failed after it was made: the money came back to us (positive).
+        REFUND_FAILURE = "refund_failure", "refund failure"
         DISPUTE = "dispute"
         DISPUTE_REVERSAL = "dispute_reversal", "dispute reversal"
         # Not gifts, but paid out with them: without these a payout's rows never add up to
@@ -265,6 +280,11 @@ class StripeEvent(models.Model):
         PROCESSING = "processing"
         PROCESSED = "processed"
         IGNORED = "ignored"
+        # Failed in a way that may pass (a row not written yet, Stripe down): tried again
+        # at next_attempt_at, by its task's own retry or else by the sweep.
+        RETRYING = "retrying"
+        # Given up: a permanent error (Stripe no longer has the object) or the attempt
+        # cap. Staff see it in the admin and can retry it there.
         FAILED = "failed"
 
     stripe_id = models.CharField(max_length=255, unique=True)
@@ -278,6 +298,9 @@ class StripeEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The lease: until then a retry is scheduled or queued, and the sweep leaves the row
+    # alone, so a row never has more than one retry chain.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -332,7 +355,7 @@ class DonationPreset(models.Model):
 
     def __str__(self) -> str:
         mark = " (suggested)" if self.suggested else ""
-        return f"{self.amount / 100:.2f} {self.get_frequency_display()}{mark}"
+        return f"{format_money(self.amount, settings.ORG_CURRENCY)} {self.get_frequency_display()}{mark}"
 
 
 class GiftConsequence(models.Model):

@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from donations.fees import (
     AmountError,
     cover_fee,
+    currency_digits,
     currency_symbol,
     format_amount,
     format_plain,
@@ -143,6 +144,7 @@ def build(*, errors: Mapping[str, list[str]] | None = None, notice: str = "") ->
         "address_required": settings.DONATION_ADDRESS_REQUIRED,
         "currency": settings.ORG_CURRENCY,
         "currency_symbol": currency_symbol(),
+        "currency_digits": currency_digits(),
         "min_amount": settings.DONATION_MIN_AMOUNT,
         "max_amount": settings.DONATION_MAX_AMOUNT,
         "min_text": format_amount(settings.DONATION_MIN_AMOUNT),

@@ -283,6 +283,18 @@ def _refund_changes(donation: Donation, total_refunded: int) -> dict[str, Any] |
     return changes
 
 
+def _refund_failure_changes(donation: Donation, total_refunded: int) -> dict[str, Any] | None:
+    total = max(0, min(total_refunded, donation.amount))
+    if total >= donation.amount_refunded:
+        return None  # already lowered (a repeated or reordered refund.failed)
+    changes: dict[str, Any] = {"amount_refunded": total}
+    if donation.status in {Donation.Status.REFUNDED, Donation.Status.PARTIALLY_REFUNDED}:
+        target = Donation.Status.PARTIALLY_REFUNDED if total else Donation.Status.SUCCEEDED
+        if target != donation.status and donation.can_become(target):
+            changes["status"] = target
+    return changes
+
+
 def apply_refund_total(*, donation: Donation, amount_refunded: int) -> Donation:
     """Record that `amount_refunded` (the charge's running total) has gone back to the donor."""
 
@@ -342,10 +354,13 @@ def apply_charge_refunded(*, charge: StripeThing) -> Donation | None:
     )
     if donation is None:
         return None
-    donation = apply_refund_total(
-        donation=donation, amount_refunded=_int(data.get("amount_refunded"))
-    )
     charge_id = stripe_id(data.get("id"))
+    total = _int(data.get("amount_refunded"))
+    if charge_id:
+        # The charge as it is now, not as the event saw it: a refund that has failed
+        # since must not be counted again by a late charge.refunded.
+        total = _int(plain(gateway.retrieve_charge(charge_id)).get("amount_refunded"))
+    donation = apply_refund_total(donation=donation, amount_refunded=total)
     if charge_id:
         for refund in gateway.list_refunds(charge_id=charge_id):
             ledger.record_refund(refund=plain(refund), donation=donation)
@@ -365,8 +380,27 @@ def apply_refund(*, refund: StripeThing) -> Donation | None:
     if charge_id:
         # The refund alone does not say what the charge's total refunded is now.
         charge = plain(gateway.retrieve_charge(charge_id))
-        donation = apply_refund_total(
-            donation=donation, amount_refunded=_int(charge.get("amount_refunded"))
+        total = _int(charge.get("amount_refunded"))
+        donation = apply_refund_total(donation=donation, amount_refunded=total)
+        if data.get("status") == "failed":
+            donation = _apply_refund_failure(donation=donation, amount_refunded=total)
+    return donation
+
+
+def _apply_refund_failure(*, donation: Donation, amount_refunded: int) -> Donation:
+    """A refund failed (refund.failed): the money is ours again, so the refunded total
+    falls to the charge's current one and the gift's status follows. Announced as a
+    refund fact, so the receipts re-read the gift and replace a voided receipt."""
+    donation, before = _change_donation(
+        donation, lambda row: _refund_failure_changes(row, amount_refunded)
+    )
+    if before is not None:
+        _announce(
+            GiftFact.REFUNDED,
+            donation,
+            amount_refunded=donation.amount_refunded,
+            fully_refunded=donation.amount_refunded >= donation.amount,
+            refund_failed=True,
         )
     return donation
 
@@ -443,7 +477,9 @@ _SUBSCRIPTION_STATUS = {
     "active": RecurringDonation.Status.ACTIVE,
     "past_due": RecurringDonation.Status.PAST_DUE,
     "unpaid": RecurringDonation.Status.UNPAID,
-    "paused": RecurringDonation.Status.PAUSED,
+    # Stripe's own status "paused" is its automatic pause after failed payments, not the
+    # donor's pause (pause_collection on an active subscription, below).
+    "paused": RecurringDonation.Status.PAYMENT_PAUSED,
     "canceled": RecurringDonation.Status.CANCELED,
 }
 

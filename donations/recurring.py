@@ -9,8 +9,10 @@ checks (already paused, already that amount), not sent to Stripe twice.
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 
+from lib.money import format_money
 from donations import gateway
 from donations.models import AuditEntry, RecurringDonation
 from donations.reconcile import sync_subscription
@@ -20,8 +22,10 @@ LIVE = {
     RecurringDonation.Status.ACTIVE,
     RecurringDonation.Status.PAST_DUE,
     RecurringDonation.Status.PAUSED,
+    RecurringDonation.Status.PAYMENT_PAUSED,
     RecurringDonation.Status.UNPAID,
 }
+PAUSED = {RecurringDonation.Status.PAUSED, RecurringDonation.Status.PAYMENT_PAUSED}
 
 
 class ActionRefused(Exception):
@@ -82,6 +86,12 @@ def recurring_change_amount(
     _require_live(recurring)
     if amount <= 0:
         raise ActionRefused("The amount must be more than zero.")
+    # The same ceiling as the donation form: a slip of the keyboard on a recurring gift
+    # would otherwise bill the donor every month.
+    if amount > settings.DONATION_MAX_AMOUNT:
+        raise ActionRefused(
+            f"The amount can be at most {format_money(settings.DONATION_MAX_AMOUNT, recurring.currency)}."
+        )
     if amount == recurring.amount:
         raise ActionRefused("That is already the amount.")
     item_id = gateway.subscription_item_id(recurring.stripe_subscription_id)
@@ -114,7 +124,7 @@ def recurring_change_amount(
 def recurring_pause(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
     """Stop collecting (Stripe's pause_collection, invoices voided) until resumed."""
     _require_live(recurring)
-    if recurring.status == RecurringDonation.Status.PAUSED:
+    if recurring.status in PAUSED:
         raise ActionRefused("This recurring gift is already paused.")
     return _apply(
         recurring=recurring,
@@ -126,8 +136,21 @@ def recurring_pause(*, recurring: RecurringDonation, actor, reason: str = "") ->
 
 
 def recurring_resume(*, recurring: RecurringDonation, actor, reason: str = "") -> RecurringDonation:
-    if recurring.status != RecurringDonation.Status.PAUSED:
+    """The two pauses end differently: the donor's by clearing pause_collection (the
+    period runs on); Stripe's after failed payments only by its resume call, which
+    starts a new period and charges the card now."""
+    if recurring.status not in PAUSED:
         raise ActionRefused("Only a paused recurring gift can be resumed.")
+    if recurring.status == RecurringDonation.Status.PAYMENT_PAUSED:
+        return _apply(
+            recurring=recurring,
+            actor=actor,
+            action="recurring.resume_after_failed_payments",
+            ask_stripe=lambda: gateway.resume_subscription(
+                recurring.stripe_subscription_id, idempotency_key=str(uuid.uuid4())
+            ),
+            reason=reason,
+        )
     return _apply(
         recurring=recurring,
         actor=actor,

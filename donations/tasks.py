@@ -11,31 +11,28 @@ from donations.publisher import BatchPublisher
 
 log = logging.getLogger(__name__)
 
-# Backoff for an event that cannot be applied yet: 5 s, 10 s, 20 s... capped at 30 min.
-# After MAX_RETRIES the row stays failed and the sweep keeps offering it, so it is never
-# dropped; staff see its attempts and last error in the admin.
-RETRY_BASE_SECONDS = 5
-RETRY_CAP_SECONDS = 30 * 60
-MAX_RETRIES = 12
-
-
-def retry_countdown(retries: int) -> int:
-    return min(RETRY_BASE_SECONDS * 2**retries, RETRY_CAP_SECONDS)
+# The task's own retries (5 s, 10 s, 20 s... capped at 30 min, see inbox.retry_countdown)
+# are the row's one retry chain; inbox leases the row meanwhile, so the sweep only starts
+# another when this one was lost. After STRIPE_INBOX_MAX_ATTEMPTS the row is `failed` and
+# waits for staff (the admin's retry action).
+MAX_RETRIES = settings.STRIPE_INBOX_MAX_ATTEMPTS
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def process_stripe_event(self, event_pk: int) -> str:
     try:
         return inbox.process_event(event_pk=event_pk)
+    except inbox.GaveUp:
+        return "failed"
     except inbox.RetryLater as error:
         if self.request.called_directly or self.request.is_eager:
-            # In-process (tests, the sweep run by hand): the row is marked failed and the
-            # sweep retries it; re-raising here would fail the webhook that enqueued it.
+            # In-process (tests, the sweep run by hand): the row is leased until its retry
+            # is due and the sweep takes it then; re-raising would fail the webhook.
             log.info("stripe event %s will be retried by the sweep: %s", event_pk, error)
-            return "failed"
+            return "retrying"
         if self.request.retries >= MAX_RETRIES:
-            return "failed"
-        raise self.retry(countdown=retry_countdown(self.request.retries), exc=error) from error
+            return "retrying"
+        raise self.retry(countdown=error.countdown, exc=error) from error
 
 
 def send_processing_task(event_pk: int) -> None:
@@ -73,7 +70,7 @@ def enqueue_new_event(event_pk: int) -> None:
 def sweep_stripe_inbox() -> dict[str, int]:
     """Re-enqueue inbox rows whose task was lost, and store events Stripe sent that never
     arrived (the endpoint was down, a delivery was dropped). Run by beat."""
-    stuck = inbox.stuck_event_pks()
+    stuck = inbox.claim_stuck_events()
     requeued = inbox.enqueue(stuck, send=send_processing_task)
     try:
         listed, new_pks = inbox.fetch_missed_events()
@@ -118,7 +115,7 @@ def run_gift_consequences(self, consequence_pks: list[int]) -> int:
     in_worker = not (self.request.called_directly or self.request.is_eager)
     if failed and in_worker and self.request.retries < MAX_RETRIES:
         # Only the failed rows again; the sweep keeps offering them after this.
-        raise self.retry(args=(failed,), countdown=retry_countdown(self.request.retries))
+        raise self.retry(args=(failed,), countdown=inbox.retry_countdown(self.request.retries))
     return len(consequence_pks) - len(failed)
 
 

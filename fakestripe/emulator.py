@@ -38,7 +38,8 @@ class BillingSettings:
     # within 2 weeks to 2 months; tests may set their own).
     retry_days: tuple[int, ...] = (3, 8, 15)
     # What happens to a subscription when the last Smart Retry fails (Stripe's
-    # "Manage failed payments" setting): "unpaid", "canceled" or "past_due" (leave it).
+    # "Manage failed payments" setting): "unpaid", "canceled", "paused" (API 2026-10-28.endive)
+    # or "past_due" (leave it).
     after_final_failure: str = "unpaid"
 
 
@@ -196,6 +197,15 @@ class Emulator:
             return snapshot(
                 payouts.charge_account_fee(self, amount=amount, description=description)
             )
+
+    def fail_refund(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        """Make a succeeded refund fail, as Stripe does days later (refund.failed)."""
+        from fakestripe.resources import refunds
+
+        with self.operation():
+            return snapshot(refunds.fail(self, refund_id, reason=reason))
 
     def retrieve(self, object_id: str) -> dict[str, Any]:
         """A copy of any stored object, for assertions."""

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from donations.models import AuditEntry, TransitionNotAllowed
 from receipts import services
 from receipts.models import GiftAidDeclaration, Receipt, ReceiptEmail, ReceiptProblem
+from receipts.money import format_money
 from receipts.views import pdf_response
 
 
@@ -80,8 +81,31 @@ class ReceiptAdmin(admin.ModelAdmin):
     inlines = [ReceiptEmailInline]
     exclude = ["donations"]
 
+    # Money as money in the receipt's currency, never the integer the row stores.
+    MONEY = {
+        "amount_received": "amount_received_money",
+        "benefit_value": "benefit_value_money",
+        "deductible_amount": "deductible_amount_money",
+    }
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Receipt._meta.fields] + ["snapshot_ok", "replaced_by_link"]
+        fields = [self.MONEY.get(f.name, f.name) for f in Receipt._meta.fields]
+        return fields + ["snapshot_ok", "replaced_by_link"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description="amount received")
+    def amount_received_money(self, obj: Receipt) -> str:
+        return format_money(obj.amount_received, obj.currency)
+
+    @admin.display(description="benefit value")
+    def benefit_value_money(self, obj: Receipt) -> str:
+        return format_money(obj.benefit_value, obj.currency)
+
+    @admin.display(description="deductible amount")
+    def deductible_amount_money(self, obj: Receipt) -> str:
+        return format_money(obj.deductible_amount, obj.currency)
 
     def has_add_permission(self, request):
         return False

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.emails import Attachment, build_email, send_built, send_email
 from receipts import links
-from receipts.models import Receipt, ReceiptEmail
+from receipts.models import Receipt, ReceiptEmail, ReceiptProblem
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,54 @@ def _render(receipt_id: int) -> tuple[Receipt, bytes | None]:
     if not receipt.pdf:
         if not receipt.snapshot_is_intact():
             raise TamperedSnapshot(f"receipt {receipt.number}: snapshot does not match its sha256")
-        content = render_pdf(receipt.snapshot)
+        try:
+            content = render_pdf(receipt.snapshot)
+        except Exception as error:
+            record_render_problem(receipt, error)
+            raise
         if not store_pdf(receipt, content):
             receipt.refresh_from_db(fields=["pdf"])  # keep the name of the render that won
+        resolve_render_problems([receipt])
     return receipt, content
+
+
+def record_render_problem(receipt: Receipt, error: Exception) -> ReceiptProblem:
+    """Note, for staff, that a receipt could not be rendered (one open row per receipt)."""
+    log.exception("receipt %s could not be rendered", receipt.number)
+    message = f"Receipt {receipt.number} could not be rendered: {type(error).__name__}: {error}"
+    problem, created = ReceiptProblem.objects.get_or_create(
+        kind=receipt.kind,
+        supporter_id=receipt.supporter_id,
+        donation_id=receipt.donation_id,
+        tax_year=receipt.tax_year,
+        code=ReceiptProblem.Code.RENDER_FAILED,
+        resolved_at=None,
+        defaults={"jurisdiction": receipt.jurisdiction, "message": message[:2000]},
+    )
+    if not created:
+        ReceiptProblem.objects.filter(pk=problem.pk).update(
+            attempts=F("attempts") + 1, last_seen_at=timezone.now(), message=message[:2000]
+        )
+    return problem
+
+
+def resolve_render_problems(rendered: list[Receipt]) -> None:
+    """A receipt that failed to render and now has its PDF: its problem is resolved. One
+    cheap question per chunk when, as nearly always, no such problem is open."""
+    open_problems = ReceiptProblem.objects.filter(
+        code=ReceiptProblem.Code.RENDER_FAILED, resolved_at__isnull=True
+    )
+    if not rendered or not open_problems.exists():
+        return
+    match = Q()
+    for receipt in rendered:
+        match |= Q(
+            kind=receipt.kind,
+            supporter_id=receipt.supporter_id,
+            tax_year=receipt.tax_year,
+            donation_id=receipt.donation_id,
+        )
+    open_problems.filter(match).update(resolved_at=timezone.now())
 
 
 def store_pdf(receipt: Receipt, content: bytes) -> bool:
@@ -231,21 +275,34 @@ def render_and_send_many(*, receipt_ids: list[int]) -> int:
                 "receipt %s: snapshot does not match its sha256; not rendered", receipt.number
             )
             continue
-        contents[receipt.pk] = render_pdf(receipt.snapshot)
+        try:
+            content = render_pdf(receipt.snapshot)
+        except Exception as error:
+            # One statement that cannot be drawn must not keep the rest of its chunk
+            # unrendered: it is skipped, and staff see why among the receipt problems.
+            record_render_problem(receipt, error)
+            continue
+        contents[receipt.pk] = content
         name = default_storage.save(
-            f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}",
-            ContentFile(contents[receipt.pk]),
+            f"receipts/{receipt.tax_year}/{receipt.pdf_filename()}", ContentFile(content)
         )
         stored.append((receipt.pk, name))
-    with transaction.atomic():
-        for receipt_id, name in stored:
-            if Receipt.objects.filter(pk=receipt_id, pdf="").update(
-                pdf=name, delivery_status=Receipt.Delivery.RENDERED
-            ):
-                receipts[receipt_id].pdf.name = name
-            else:
-                default_storage.delete(name)
-                contents.pop(receipt_id)
+    try:
+        with transaction.atomic():
+            for receipt_id, name in stored:
+                if Receipt.objects.filter(pk=receipt_id, pdf="").update(
+                    pdf=name, delivery_status=Receipt.Delivery.RENDERED
+                ):
+                    receipts[receipt_id].pdf.name = name
+                else:
+                    default_storage.delete(name)
+                    contents.pop(receipt_id)
+    except Exception:
+        # No row names these files now: remove them rather than leave orphans behind.
+        for _receipt_id, name in stored:
+            default_storage.delete(name)
+        raise
+    resolve_render_problems([receipts[pk] for pk in contents])
     claimed = _claim_many([pk for pk, r in receipts.items() if r.pdf])
     if not claimed:
         return 0

@@ -166,6 +166,7 @@ class ReceiptProblem(models.Model):
     class Code(models.TextChoices):
         MISSING_FIELDS = "missing_fields", "required fields missing"
         NOT_RECEIPTABLE = "not_receiptable", "no receipt allowed"
+        RENDER_FAILED = "render_failed", "could not be rendered"
 
     kind = models.CharField(max_length=10, choices=Receipt.Kind.choices, default=Receipt.Kind.GIFT)
     donation = models.ForeignKey(

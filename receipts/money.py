@@ -1,14 +1,5 @@
-"""Money as it is printed on receipts: integer minor units in, text out."""
+"""Money as it is printed on receipts: the project's one formatter (lib.money)."""
 
-SYMBOLS = {"usd": "$", "cad": "$", "aud": "$", "gbp": "£", "eur": "€"}
+from lib.money import format_money
 
-
-def format_money(amount: int, currency: str) -> str:
-    """2500, "usd" → "$25.00"; an unknown currency prints its code instead of a symbol."""
-    sign = "-" if amount < 0 else ""
-    units, cents = divmod(abs(amount), 100)
-    number = f"{units:,}.{cents:02d}"
-    symbol = SYMBOLS.get(currency.lower())
-    if symbol is None:
-        return f"{sign}{number} {currency.upper()}"
-    return f"{sign}{symbol}{number}"
+__all__ = ["format_money"]

@@ -21,6 +21,8 @@ from django.template.loader import render_to_string
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from lib.text import clean_text
+
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 STYLESHEET = STATIC_DIR / "receipts" / "receipt.css"
 TEMPLATES = {"gift": "receipts/pdf/receipt.html", "annual": "receipts/pdf/statement.html"}
@@ -74,6 +76,8 @@ class Renderer:
         return self.render_html(self.html(snapshot, void=void, copy=copy))
 
     def render_html(self, html: str) -> bytes:
+        # What the snapshot froze may carry characters no PDF can hold (older rows, Stripe).
+        html = clean_text(html)
         document = weasyprint.HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher)
         return document.write_pdf(
             stylesheets=[self.stylesheet], font_config=self.font_config, cache=self.cache

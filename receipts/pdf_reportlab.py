@@ -49,6 +49,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lib.text import clean_text
+
 FONTS_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
 TEMPLATE = "receipts/pdf/statement.rl.html"
 SANS, SANS_BOLD, FALLBACK = "Receipt Sans", "Receipt Sans Bold", "Receipt Fallback"
@@ -262,7 +264,9 @@ class StatementRenderer:
             initialFontName=SANS,
             **self.margins,
         )
-        attributes, story = flowables(markup, document.width)
+        # A control character in a name would make the markup malformed XML (older rows,
+        # Stripe): removed here, once for the whole document.
+        attributes, story = flowables(clean_text(markup), document.width)
         document.title = attributes.get("title", "")
         document.author = attributes.get("author", "")
         document.creator = "Pledge"

@@ -370,11 +370,13 @@ def apply_refund(*, donation_id: int) -> Receipt | None:
     with transaction.atomic():
         donation = _locked_donation(donation_id)
         live = _live_receipt(donation)
-        if live is None or live.amount_received == donation.net_amount:
+        if live is None:
+            return _replace_refunded_receipt(donation)
+        if live.amount_received == donation.net_amount:
             return live
         remaining = donation.net_amount
         if remaining <= 0:
-            _move(live, Receipt.Status.VOID, reason="gift refunded in full", action="receipt.void")
+            _move(live, Receipt.Status.VOID, reason=REFUNDED_IN_FULL, action="receipt.void")
             queue_email(live, ReceiptEmail.Kind.VOIDED)
             return None
         refunded = format_money(donation.amount_refunded, donation.currency)
@@ -400,6 +402,35 @@ def apply_refund(*, donation_id: int) -> Receipt | None:
             live.save(update_fields=["status", "void_reason"])
             queue_email(live, ReceiptEmail.Kind.VOIDED)
         return replacement
+
+
+REFUNDED_IN_FULL = "gift refunded in full"
+
+
+def _replace_refunded_receipt(donation: Donation) -> Receipt | None:
+    """A receipt voided by a full refund is replaced when that refund failed (Stripe's
+    refund.failed gives the money back to us): the gift is receiptable again. A receipt
+    staff voided, or a gift that never had one, is left alone (donation already locked)."""
+    if donation.status not in RECEIPTABLE or donation.net_amount <= 0:
+        return None
+    voided = (
+        Receipt.objects.filter(
+            donation=donation,
+            kind=Receipt.Kind.GIFT,
+            status=Receipt.Status.VOID,
+            void_reason=REFUNDED_IN_FULL,
+        )
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if voided is None or Receipt.objects.filter(replaces=voided).exists():
+        return None
+    return _issue(
+        donation,
+        amount=donation.net_amount,
+        replaces=voided,
+        email_kind=ReceiptEmail.Kind.REPLACEMENT,
+    )
 
 
 def hold_for_dispute(*, donation_id: int) -> Receipt | None:

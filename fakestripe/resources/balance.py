@@ -14,6 +14,7 @@ AVAILABLE_AFTER_SECONDS = 2 * 86400
 REPORTING = {
     "charge": "charge",
     "refund": "refund",
+    "refund_failure": "refund_failure",
     "adjustment": "dispute",
     "payout": "payout",
     "stripe_fee": "fee",
@@ -107,7 +108,14 @@ def retrieve(em: Any, p: dict[str, Any], txn_id: str) -> dict[str, Any]:
         "payout": string,
         "source": string,
         "type": enum(
-            "charge", "refund", "adjustment", "payout", "payment", "payment_refund", "stripe_fee"
+            "charge",
+            "refund",
+            "refund_failure",
+            "adjustment",
+            "payout",
+            "payment",
+            "payment_refund",
+            "stripe_fee",
         ),
         "currency": string,
     },

@@ -72,6 +72,12 @@ def invoice_failed(em: Any, sub: dict[str, Any], invoice: dict[str, Any], *, fin
         if outcome == "unpaid" and sub["status"] != "unpaid":
             previous = apply_update(sub, {"status": "unpaid"})
             em.emit("customer.subscription.updated", sub, previous)
+        if outcome == "paused" and sub["status"] != "paused":
+            # API 2026-10-28.endive: Stripe can pause the subscription itself; only
+            # POST /v1/subscriptions/{id}/resume brings it back (pause_collection cannot).
+            previous = apply_update(sub, {"status": "paused"})
+            em.emit("customer.subscription.paused", sub, previous)
+            em.emit("customer.subscription.updated", sub, previous)
         return
     if sub["status"] == "active":
         previous = apply_update(sub, {"status": "past_due"})
@@ -84,9 +90,9 @@ def renew(em: Any, sub_id: str, due: int) -> None:
     if (
         sub is None
         or subscription_items.period(sub)[1] != due
-        or sub["status"] in ("canceled", "incomplete", "incomplete_expired")
+        or sub["status"] in ("canceled", "incomplete", "incomplete_expired", "paused")
     ):
-        return
+        return  # a paused subscription is not billed; resume starts a new period
     if sub["cancel_at_period_end"] or (sub["cancel_at"] and sub["cancel_at"] <= em.now()):
         cancel_now(em, sub, reason="cancellation_requested")
         return
@@ -126,6 +132,31 @@ def renew(em: Any, sub_id: str, due: int) -> None:
         return  # Stripe leaves an unpaid subscription's new invoices as drafts
     inv_id = invoice["id"]
     em.clock.at(em.now() + invoices.FINALIZE_AFTER_SECONDS, lambda: collect(em, inv_id))
+
+
+def resume(em: Any, sub: dict[str, Any]) -> dict[str, Any]:
+    """A paused subscription starts again: a new period from now, billed at once."""
+    previous: dict[str, Any] = {"status": sub["status"], "items": snapshot(sub["items"])}
+    start = em.now()
+    end = subscription_items.period_end(sub, start)
+    for item in sub["items"]["data"]:
+        item["current_period_start"], item["current_period_end"] = start, end
+    sub["status"] = "active"
+    invoice = invoices.create(
+        em,
+        customer=em.objects[sub["customer"]],
+        subscription=sub,
+        lines=subscription_items.cycle_lines(em, sub),
+        billing_reason="subscription_cycle",
+        period=(start, start),
+    )
+    previous["latest_invoice"] = sub["latest_invoice"]
+    sub["latest_invoice"] = invoice["id"]
+    em.emit("customer.subscription.resumed", sub, previous)
+    em.emit("customer.subscription.updated", sub, previous)
+    schedule_renewal(em, sub)
+    collect(em, invoice["id"])
+    return sub
 
 
 def collect(em: Any, invoice_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Refunds: /v1/refunds (card refunds succeed at once, as in Stripe's test mode)."""
+"""Refunds: /v1/refunds (card refunds succeed at once, as in Stripe's test mode; a test
+can make one fail later with Emulator.fail_refund, as a closed card does)."""
 
 from typing import Any
 
@@ -116,6 +117,37 @@ def create(em: Any, p: dict[str, Any]) -> dict[str, Any]:
     charge["refunds"]["data"].insert(0, refund)
     em.emit("refund.created", refund)
     em.emit("charge.refunded", charge, previous)
+    return refund
+
+
+def fail(em: Any, refund_id: str, *, reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+    """A refund that succeeded fails later (the card was closed, say), as Stripe reports
+    it days after: the money comes back to the balance with a `refund_failure` balance
+    transaction, the charge's refunded total falls, and refund.updated and refund.failed
+    are sent."""
+    refund = em.get("refund", refund_id)
+    if refund["status"] == "failed":
+        raise errors.StripeError(400, f"Refund {refund_id} has already failed.")
+    charge = em.objects[refund["charge"]]
+    txn = balance.record(
+        em,
+        kind="refund_failure",
+        amount=refund["amount"],
+        fee=0,
+        currency=refund["currency"],
+        source=refund_id,
+        description="REFUND FAILURE",
+        available_after=0,
+    )
+    # Stripe shows failure_reason and failure_balance_transaction only on a failed refund.
+    previous = {"status": refund["status"]}
+    refund["status"] = "failed"
+    refund["failure_reason"] = reason
+    refund["failure_balance_transaction"] = txn["id"]
+    charge["amount_refunded"] -= refund["amount"]
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    em.emit("refund.updated", refund, previous)
+    em.emit("refund.failed", refund, previous)
     return refund
 
 

@@ -311,6 +311,27 @@ def update(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
     return sub
 
 
+@route(
+    "POST",
+    "/v1/subscriptions/{sub_id}/resume",
+    {
+        "billing_cycle_anchor": enum("now", "unchanged"),
+        "proration_behavior": enum("always_invoice", "create_prorations", "none"),
+    },
+)
+def resume(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
+    """Only a subscription Stripe itself paused (status `paused`) can be resumed."""
+    sub = em.get("subscription", sub_id)
+    if sub["status"] != "paused":
+        raise errors.StripeError(
+            400,
+            "Only subscriptions with status `paused` can be resumed; this one is "
+            f"`{sub['status']}`. To stop pausing collection, update pause_collection instead.",
+            code="subscription_not_paused",
+        )
+    return billing_cycle.resume(em, sub)
+
+
 @route("GET", "/v1/subscriptions/{sub_id}")
 def retrieve(em: Any, p: dict[str, Any], sub_id: str) -> dict[str, Any]:
     return em.get("subscription", sub_id)

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from lib.text import clean_text
 from receipts.exports.filters import ExportFilters, organisation_zone
 from receipts.exports.query import (
     AMOUNT_COLUMNS,
@@ -174,7 +175,9 @@ def _xlsx_row(sheet, row: tuple, trailer_values: list) -> list:
             cell.number_format = XLSX_DATETIME_FORMAT
             out[i] = cell
     for i in DONOR_TEXT_INDEXES:
-        value = out[i]
+        # openpyxl refuses control characters (IllegalCharacterError): a name from an older
+        # row or from Stripe may carry one.
+        value = out[i] = clean_text(out[i]) if out[i] else out[i]
         if value and value.startswith("="):
             # openpyxl would store this as a formula; a string cell is never evaluated.
             cell = WriteOnlyCell(sheet, value)

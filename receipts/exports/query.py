@@ -34,29 +34,9 @@ FETCH_ROWS = 2_000
 # row, so rows are gathered into chunks of about this size.
 COPY_CHUNK_BYTES = 256 * 1024
 
-# Currencies whose minor unit is not a hundredth (Stripe's list): amounts in these are
-# whole units, or thousandths.
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+# Currencies whose minor unit is not a hundredth: one definition, in lib.money (the
+# SQL of the COPY export lists them too, from the same sets).
+from lib.money import THREE_DECIMAL, ZERO_DECIMAL, minor_digits  # noqa: E402
 
 # The raw SELECT's columns, in order. `formats` turns each row into the printed columns.
 RAW_COLUMNS = (
@@ -84,10 +64,7 @@ BLANKABLE_COLUMNS = frozenset(
 
 
 def minor_unit_exponent(currency: str) -> int:
-    currency = currency.lower()
-    if currency in ZERO_DECIMAL:
-        return 0
-    return 3 if currency in THREE_DECIMAL else 2
+    return minor_digits(currency)
 
 
 def raw_select(filters: ExportFilters) -> tuple[str, list]:

@@ -29,20 +29,30 @@
     while (total - stripeFee(total) < gift) total += 1;
     return total - gift;
   }
+  // As config/money.py: minor units per currency (yen 0, dollars 2, dinars 3), the
+  // symbol before the number, and a comma only where it groups thousands ("25,00" is
+  // refused, not read as 2,500).
+  var digits = parseInt(cfg.currencyDigits || "2", 10);
+  var unit = Math.pow(10, digits);
   function formatAmount(amount) {
-    var whole = Math.floor(amount / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    var cents = ("0" + (amount % 100)).slice(-2);
-    var number = whole + "." + cents;
-    return cfg.currencySymbol ? cfg.currencySymbol + number : number + " " + cfg.currency.toUpperCase();
+    var whole = Math.floor(amount / unit).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var part = digits ? "." + (Array(digits + 1).join("0") + (amount % unit)).slice(-digits) : "";
+    return cfg.currencySymbol + whole + part;
   }
   function parseAmount(text) {
-    var cleaned = text.trim().replace(/[,\s]/g, "");
+    var cleaned = text.trim().replace(/\s/g, "");
     if (cfg.currencySymbol && cleaned.indexOf(cfg.currencySymbol) === 0) {
       cleaned = cleaned.slice(cfg.currencySymbol.length);
     }
-    if (!/^(\d+\.?\d{0,2}|\.\d{1,2})$/.test(cleaned) || cleaned.length > 15) return 0;
-    var parts = cleaned.split(".");
-    return parseInt(parts[0] || "0", 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
+    var code = cfg.currency.toUpperCase();
+    if (cleaned.toUpperCase().slice(-3) === code) cleaned = cleaned.slice(0, -3);
+    var pattern = new RegExp(
+      "^(\\d{1,3}(,\\d{3})+|\\d+)?" + (digits ? "(\\.\\d{0," + digits + "})?" : "") + "$"
+    );
+    if (!cleaned || !pattern.test(cleaned) || cleaned === "." || cleaned.length > 20) return 0;
+    var parts = cleaned.replace(/,/g, "").split(".");
+    var fraction = ((parts[1] || "") + Array(digits + 1).join("0")).slice(0, digits);
+    return parseInt(parts[0] || "0", 10) * unit + (digits ? parseInt(fraction, 10) : 0);
   }
 
   function frequency() {

@@ -115,15 +115,74 @@ def test_the_donor_pauses_resumes_changes_and_cancels_their_gift(stripe_webhooks
     assert all(e.actor is None and "donor" in e.reason for e in entries)
 
 
+def test_stripes_automatic_pause_is_told_apart_and_resumed_by_stripes_resume(stripe_webhooks):
+    from tests.donations.gifts import make_renewals_fail
+
+    stripe_webhooks.billing.after_final_failure = "paused"
+    donation = give(stripe_webhooks, frequency="monthly", amount=1500)
+    recurring = RecurringDonation.objects.get(pk=donation.recurring_id)
+    make_renewals_fail(recurring.stripe_subscription_id)
+    stripe_webhooks.advance_clock(days=40)  # the renewal fails...
+    stripe_webhooks.advance_clock(days=20)  # ...and so do Stripe's retries
+    recurring.refresh_from_db()
+    assert recurring.status == RecurringDonation.Status.PAYMENT_PAUSED
+    client = signed_in_client(recurring.supporter)
+    page = client.get("/account/").content.decode()
+    assert "payments failed" in page and "Resume and pay now" in page
+    # The donor may not "pause" it again: it is paused, by Stripe.
+    client.post(f"/account/recurring/{recurring.public_id}/pause/")
+    recurring.refresh_from_db()
+    assert recurring.status == RecurringDonation.Status.PAYMENT_PAUSED
+
+    stripe = stripe_webhooks.stripe_client("sk_test_emulator")
+    card = stripe.v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": recurring.supporter.stripe_customer_id}
+    )
+    stripe.v1.subscriptions.update(
+        recurring.stripe_subscription_id, params={"default_payment_method": card.id}
+    )
+    page = client.post(f"/account/recurring/{recurring.public_id}/resume/", follow=True)
+    assert "tried your card" in page.content.decode()
+    recurring.refresh_from_db()
+    assert recurring.status == RecurringDonation.Status.ACTIVE
+    assert stripe_webhooks.retrieve(recurring.stripe_subscription_id)["status"] == "active"
+    assert recurring.payments.filter(status="succeeded").count() == 2
+    assert AuditEntry.objects.filter(action="recurring.resume_after_failed_payments").exists()
+
+
+def test_the_emulator_refuses_to_resume_a_subscription_stripe_did_not_pause(stripe_webhooks):
+    import stripe as stripe_sdk
+
+    donation = give(stripe_webhooks, frequency="monthly", amount=1500)
+    subscription_id = donation.recurring.stripe_subscription_id
+    with pytest.raises(stripe_sdk.InvalidRequestError, match="status `paused`"):
+        stripe_webhooks.stripe_client("sk_test_emulator").v1.subscriptions.resume(subscription_id)
+
+
 def test_a_bad_amount_is_explained_and_changes_nothing(stripe_webhooks):
     donation = give(stripe_webhooks, frequency="monthly", amount=1500)
     client = signed_in_client(donation.supporter)
     page = client.post(
         f"/account/recurring/{donation.recurring.public_id}/amount/", {"amount": "-3"}, follow=True
     ).content
-    assert b"greater than or equal to 1" in page
+    assert b"Enter an amount in numbers" in page
     donation.recurring.refresh_from_db()
     assert donation.recurring.amount == 1500
+
+
+@pytest.mark.parametrize("amount", ["25001", "9999999", "25,00"])
+def test_an_amount_above_the_forms_maximum_or_ambiguous_is_refused(stripe_webhooks, amount):
+    donation = give(stripe_webhooks, frequency="monthly", amount=1500)
+    client = signed_in_client(donation.supporter)
+    page = client.post(
+        f"/account/recurring/{donation.recurring.public_id}/amount/",
+        {"amount": amount},
+        follow=True,
+    ).content.decode()
+    assert "by arrangement" in page or "Enter an amount in numbers" in page
+    donation.recurring.refresh_from_db()
+    assert donation.recurring.amount == 1500
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_donor_cannot_touch_someone_elses_gift(stripe_webhooks):

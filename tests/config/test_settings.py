@@ -60,6 +60,13 @@ def test_turnstile_as_the_hook_needs_its_keys_in_production():
     assert result.returncode != 0 and "TURNSTILE_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize(("name", "value"), [("ORG_CURRENCY", "dollars"), ("ORG_LOCALE", "xx_YY")])
+def test_a_bad_currency_or_locale_stops_start_up(name, value):
+    result = run_manage("check", environ={"DEBUG": "1", name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
 def test_a_bad_boolean_names_its_variable(monkeypatch):
     monkeypatch.setenv("SMTP_TLS", "maybe")
     with pytest.raises(ImproperlyConfigured, match="SMTP_TLS"):

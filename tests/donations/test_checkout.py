@@ -120,6 +120,50 @@ def test_a_one_time_gift_makes_a_payment_intent_that_names_our_donation(client, 
     assert (donation.status, donation.amount, donation.frequency) == ("pending", 2500, "one_time")
 
 
+@pytest.mark.parametrize("frequency", ["one_time", "monthly"])
+def test_a_customer_deleted_in_stripe_is_replaced_under_a_fresh_idempotency_key(
+    client, emulator, recorder, frequency
+):
+    assert give(client, custom_amount="25").status_code == 200
+    supporter = Donation.objects.get().supporter
+    old_customer = supporter.stripe_customer_id
+    emulator.stripe_client("sk_test_emulator").v1.customers.delete(old_customer)
+
+    response = give(client, custom_amount="30", frequency=frequency)
+    assert response.status_code == 200, response.content
+    supporter.refresh_from_db()
+    assert supporter.stripe_customer_id not in ("", old_customer)
+    gift = Donation.objects.get(amount=3000)
+    assert gift.stripe_payment_intent_id
+    assert emulator.retrieve(gift.stripe_payment_intent_id)["customer"] == (
+        supporter.stripe_customer_id
+    )
+
+
+def test_the_emulator_refuses_a_reused_key_with_other_parameters(emulator):
+    stripe_client = emulator.stripe_client("sk_test_emulator")
+    stripe_client.v1.customers.create(
+        params={"email": "a@example.com"}, options={"idempotency_key": "k1"}
+    )
+    with pytest.raises(stripe.IdempotencyError):
+        stripe_client.v1.customers.create(
+            params={"email": "b@example.com"}, options={"idempotency_key": "k1"}
+        )
+
+
+def test_a_zero_decimal_currency_is_charged_what_the_page_says(
+    client, emulator, recorder, settings
+):
+    settings.ORG_CURRENCY = "jpy"
+    settings.DONATION_MIN_AMOUNT, settings.DONATION_MAX_AMOUNT = 100, 1_000_000
+    page.invalidate()
+    assert 'data-currency-digits="0"' in client.get(URL).content.decode()
+    assert "Give ¥2,500" in client.get(URL, {"amount": "2500"}).content.decode()
+    assert give(client, custom_amount="2500", amount_one_time="").status_code == 200
+    intent = emulator.retrieve(Donation.objects.get().stripe_payment_intent_id)
+    assert (intent["amount"], intent["currency"]) == (2500, "jpy")
+
+
 def test_the_supporter_is_found_by_email_whatever_its_case(client, emulator, recorder):
     existing = SupporterFactory(email="Ada@Example.com", stripe_customer_id=None)
     give(client, email="ada@EXAMPLE.com", custom_amount="10")

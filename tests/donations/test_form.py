@@ -241,6 +241,35 @@ def test_the_maximum_amount_refuses_and_says_whom_to_write_to(client, no_stripe,
     assert no_stripe.calls == []
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("first_name", "A\x0bda"),
+        ("last_name", "Love\x01lace"),
+        ("city", "Spring\nfield"),
+        ("dedication_name", "Grand\ufffema"),
+        ("last_name", "Love\U0010ffff"),
+    ],
+)
+def test_control_characters_and_noncharacters_are_refused_beside_their_field(
+    client, no_stripe, field, value
+):
+    data = valid_post(validate_only="1", **{field: value})
+    if field == "dedication_name":
+        data["dedication_kind"] = "memory"
+    response = json_post(client, data)
+    assert response.status_code == 400
+    assert "invisible character" in response.json()["errors"][field][0]
+    assert no_stripe.calls == [] and not Donation.objects.exists()
+
+
+def test_names_in_any_script_are_accepted(client, no_stripe):
+    response = json_post(
+        client, valid_post(validate_only="1", first_name="Zoë", last_name="李 O'Brien-Ñúñez")
+    )
+    assert response.json() == {"valid": True}
+
+
 def test_a_dedication_needs_a_name_and_a_kind(client, no_stripe):
     errors = json_post(client, valid_post(dedication_kind="memory")).json()["errors"]
     assert errors == {"dedication_name": ["Enter the name of the person the gift honours."]}
@@ -296,7 +325,15 @@ def test_cover_the_fee_is_the_smallest_total_that_nets_the_gift():
 def test_amounts_are_shown_with_the_currency():
     assert format_amount(123456) == "$1,234.56"
     assert format_amount(5, "gbp") == "£0.05"
-    assert format_amount(2500, "chf") == "25.00 CHF"
+    assert format_amount(2500, "chf") == "CHF25.00"
+    assert format_amount(2500, "jpy") == "¥2,500"
+    assert format_amount(2500, "kwd") == "KWD2.500"
+
+
+def test_an_ambiguous_comma_is_refused_not_read_as_thousands():
+    with pytest.raises(ValueError):
+        parse_amount("25,00")
+    assert parse_amount("2,500") == 250000
 
 
 def test_the_page_states_the_fee_for_the_chosen_amount(client, presets):

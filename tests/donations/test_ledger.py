@@ -135,13 +135,24 @@ def test_a_dispute_withdrawal_and_reinstatement_are_told_apart():
     assert (back.kind, back.net) == ("dispute_reversal", 4000)
 
 
-def test_a_failed_refund_moves_no_money():
+def test_a_failed_refund_nets_to_no_money_moved():
     donation = DonationFactory()
     refund = {
         "id": "re_1",
         "status": "failed",
-        "balance_transaction": _bt("txn_x", amount=-2500, fee=0),
+        "balance_transaction": _bt("txn_x", amount=-2500, fee=0, kind="refund"),
+        "failure_balance_transaction": _bt("txn_y", amount=2500, fee=0, kind="refund_failure"),
     }
+    for _ in range(2):  # a repeated event writes nothing twice
+        entry = ledger.record_refund(refund=refund, donation=donation)
+    assert entry.kind == LedgerEntry.Kind.REFUND_FAILURE
+    rows = LedgerEntry.objects.order_by("gross").values_list("kind", "gross", "stripe_source_id")
+    assert list(rows) == [("refund", -2500, "re_1"), ("refund_failure", 2500, "re_1")]
+
+
+def test_a_refund_without_a_balance_transaction_moves_no_money():
+    donation = DonationFactory()
+    refund = {"id": "re_1", "status": "failed", "balance_transaction": None}
     assert ledger.record_refund(refund=refund, donation=donation) is None
     assert not LedgerEntry.objects.exists()
 

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from donations.models import AuditEntry, RecurringDonation
+from donations.recurring import ActionRefused, recurring_change_amount
 from tests.donations.gifts import give
 from tests.factories import UserFactory
 
@@ -64,6 +65,26 @@ def test_a_bad_amount_is_shown_on_the_form_and_nothing_changes(client, admin_use
     monthly.refresh_from_db()
     assert monthly.amount == 1500
     assert not AuditEntry.objects.exists()
+
+
+def test_an_amount_above_the_forms_maximum_is_refused(client, admin_user, monthly, settings):
+    client.force_login(admin_user)
+    too_much = settings.DONATION_MAX_AMOUNT + 1
+    response = client.post(f"{CHANGELIST}{monthly.pk}/amount/", {"amount": f"{too_much / 100:.2f}"})
+    assert response.status_code == 200
+    assert "by arrangement" in response.context["form"].errors["amount"][0]
+    monthly.refresh_from_db()
+    assert monthly.amount == 1500
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_service_refuses_an_amount_above_the_maximum(monthly, settings):
+    with pytest.raises(ActionRefused):
+        recurring_change_amount(
+            recurring=monthly, amount=settings.DONATION_MAX_AMOUNT + 1, actor=None
+        )
+    monthly.refresh_from_db()
+    assert monthly.amount == 1500
 
 
 def test_pause_then_resume(client, admin_user, monthly, stripe_webhooks):

@@ -60,8 +60,8 @@ def test_it_leaves_a_fresh_pending_row_to_its_own_task(
     assert row.status == StripeEvent.Status.PENDING
 
 
-def test_it_retries_a_failed_row(stripe_emulator, django_capture_on_commit_callbacks):
-    row = _stored(status=StripeEvent.Status.FAILED, age_seconds=5)
+def test_it_retries_a_row_whose_retry_is_due(stripe_emulator, django_capture_on_commit_callbacks):
+    row = _stored(status=StripeEvent.Status.RETRYING, age_seconds=5)
     _sweep(django_capture_on_commit_callbacks)
     row.refresh_from_db()
     assert row.status == StripeEvent.Status.IGNORED
@@ -70,7 +70,7 @@ def test_it_retries_a_failed_row(stripe_emulator, django_capture_on_commit_callb
 def test_it_does_not_touch_finished_rows(stripe_emulator, django_capture_on_commit_callbacks):
     done = _stored(status=StripeEvent.Status.PROCESSED)
     ignored = _stored(status=StripeEvent.Status.IGNORED)
-    assert inbox.stuck_event_pks() == []
+    assert inbox.claim_stuck_events() == []
     _sweep(django_capture_on_commit_callbacks)
     assert {r.status for r in StripeEvent.objects.filter(pk__in=[done.pk, ignored.pk])} == {
         "processed",

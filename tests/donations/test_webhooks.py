@@ -179,3 +179,29 @@ def test_it_stores_and_acknowledges_while_the_broker_is_down(
     assert response.status_code == 200
     assert time.monotonic() - started < 5
     assert StripeEvent.objects.get(stripe_id=evt["id"]).status == StripeEvent.Status.PENDING
+
+
+def test_an_event_in_another_api_version_is_logged_and_still_applied(
+    client, caplog, django_capture_on_commit_callbacks
+):
+    from donations import gateway
+
+    evt = dict(se.event("something.new_happened", {"id": "thing_1"}), api_version="2024-06-20")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert se.post(client, se.encode(evt)).status_code == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("2024-06-20" in w and gateway.API_VERSION in w for w in warnings)
+    assert StripeEvent.objects.get(stripe_id=evt["id"]).status == "ignored"
+
+
+def test_an_event_in_the_pinned_api_version_logs_nothing(
+    client, caplog, django_capture_on_commit_callbacks
+):
+    from donations import gateway
+
+    evt = dict(
+        se.event("something.new_happened", {"id": "thing_1"}), api_version=gateway.API_VERSION
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        se.post(client, se.encode(evt))
+    assert not [r for r in caplog.records if "API version" in r.getMessage()]

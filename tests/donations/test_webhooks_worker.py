@@ -87,7 +87,7 @@ def test_a_real_worker_retries_an_event_for_a_row_not_yet_written(celery_worker,
     evt = se.event("payment_intent.succeeded", pi)
     assert se.post(client, se.encode(evt)).status_code == 200
     row = celery_worker.wait_for(
-        lambda: StripeEvent.objects.filter(stripe_id=evt["id"], status="failed").first()
+        lambda: StripeEvent.objects.filter(stripe_id=evt["id"], status="retrying").first()
     )
     assert "RowNotYetWritten" in row.last_error
     # The checkout's transaction commits a moment later; the task's own retry (5 s

@@ -150,3 +150,10 @@ def test_a_link_opens_only_its_own_donors_receipts(client, receipt):
     token = links.receipts_token(stranger)
 
     assert client.get(reverse("receipts:mine_pdf", args=[token, receipt.number])).status_code == 404
+
+
+def test_the_receipt_page_shows_its_amounts_as_money(staff_client, receipt):
+    page = staff_client.get(reverse("admin:receipts_receipt_change", args=[receipt.pk])).text
+    row = page.split('field-amount_received_money">', 1)[1].split("</div>\n", 3)
+    assert "$25.00" in "".join(row[:3])
+    assert 'field-amount_received"' not in page  # the stored integer is not shown

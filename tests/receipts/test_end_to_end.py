@@ -74,6 +74,34 @@ def test_a_partial_then_full_refund_replaces_then_voids(stripe, outbox):
     assert [m.subject for m in outbox][-1] == "Receipt 2026-000002 is void"
 
 
+def test_a_refund_that_fails_brings_back_a_receipt_replacing_the_void_one(stripe, outbox):
+    donation = gifts.give(stripe)
+    deliver(stripe)
+    refund = gateway.client().v1.refunds.create(params={"charge": charge_of(stripe, donation)})
+    deliver(stripe)
+    [first] = Receipt.objects.all()
+    assert first.status == "void"
+
+    stripe.fail_refund(refund["id"])
+    deliver(stripe)
+    again = Receipt.objects.get(status="issued")
+    assert (again.amount_received, again.replaces) == (2500, first)
+    assert Receipt.objects.count() == 2
+    assert again.number in outbox[-1].subject
+
+
+def test_a_refund_failing_before_its_events_arrive_leaves_the_receipt_alone(stripe, outbox):
+    donation = gifts.give(stripe)
+    deliver(stripe)
+    stripe.delivery.hold = True  # the refund and its failure reach us together
+    refund = gateway.client().v1.refunds.create(params={"charge": charge_of(stripe, donation)})
+    stripe.fail_refund(refund["id"])
+    stripe.delivery.hold = False
+    deliver(stripe)
+    [receipt] = Receipt.objects.all()
+    assert (receipt.status, receipt.amount_received) == ("issued", 2500)
+
+
 @pytest.mark.parametrize(("outcome", "final"), [("won", "issued"), ("lost", "void")])
 def test_a_dispute_holds_the_receipt_until_it_closes(stripe, outcome, final):
     donation = gifts.give(stripe)

@@ -2,10 +2,13 @@
 
 import datetime as dt
 import subprocess
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from donations.models import Donation
 from receipts import services, statements
@@ -119,17 +122,46 @@ def test_canadian_statement_says_it_is_not_an_official_receipt(canada, donor):
 
 
 def test_the_command_issues_and_reports(year_of_giving, capsys):
-    call_command("issue_annual_statements", "2026", "--render-here")
+    with time_machine.travel(local(2027, 1, 2, 9, 0), tick=False):
+        call_command("issue_annual_statements", "2026", "--render-here")
 
     assert "2026: 1 statement(s) issued" in capsys.readouterr().out
     assert Receipt.objects.get(kind="annual").pdf
 
 
 def test_the_command_refuses_a_year_not_yet_begun():
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="YEAR must be between"):
         call_command("issue_annual_statements", "2999")
+
+
+def local(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def test_the_command_refuses_a_year_that_has_not_ended_in_the_orgs_time_zone(
+    year_of_giving, outbox
+):
+    # 23:30 on 31 December in New York is already 1 January in UTC.
+    with (
+        time_machine.travel(local(2026, 12, 31, 23, 30), tick=False),
+        pytest.raises(CommandError, match="has not ended.*--before-year-end"),
+    ):
+        call_command("issue_annual_statements", "2026", "--render-here")
+    assert not Receipt.objects.filter(kind="annual").exists()
+    assert not outbox
+
+
+def test_the_command_issues_once_the_year_has_ended_locally(year_of_giving, capsys):
+    with time_machine.travel(local(2027, 1, 1, 0, 30), tick=False):
+        call_command("issue_annual_statements", "2026", "--render-here")
+    assert Receipt.objects.filter(kind="annual").count() == 1
+
+
+def test_the_command_issues_early_only_when_told_to(year_of_giving, capsys):
+    with time_machine.travel(local(2026, 12, 4, 10, 0), tick=False):
+        call_command("issue_annual_statements", "2026", "--render-here", "--before-year-end")
+    assert "not over yet" in capsys.readouterr().err
+    assert Receipt.objects.filter(kind="annual").count() == 1
 
 
 def test_beat_issues_last_years_statements_on_15_january():
