@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from lib.money import format_money, format_plain
 from donations.forms import RecurringAmountForm
 from donations.gateway import StripeError
 from donations.inbox import enqueue, retry_failed
@@ -27,6 +26,7 @@ from donations.recurring import (
     recurring_resume,
 )
 from donations.tasks import send_processing_task
+from lib.money import format_money, format_plain
 
 
 def _money(field: str, description: str):

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from django import forms
 from django.conf import settings
 
-from lib import money
-from lib.text import describe, unsafe_character
 from donations.fees import AmountError, cover_fee, format_amount, parse_amount
 from donations.models import Donation
+from lib import money
+from lib.text import describe, unsafe_character
 from members.models import Newsletter
 
 FREQUENCIES = [value for value, _label in Donation.Frequency.choices]

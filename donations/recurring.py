@@ -12,10 +12,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
-from lib.money import format_money
 from donations import gateway
 from donations.models import AuditEntry, RecurringDonation
 from donations.reconcile import sync_subscription
+from lib.money import format_money
 
 # Statuses in which Stripe still has a live subscription to change.
 LIVE = {
