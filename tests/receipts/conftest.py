@@ -2,15 +2,15 @@
 fixed date, stored PDFs in a temporary folder, and PDF text extraction."""
 
 import datetime as dt
-import io
-import subprocess
 
 import pytest
 from django.core import mail
-from pypdf import PdfReader
 
 from donations.models import Donation
 from tests.factories import DonationFactory
+from tests.receipts.pdf_reading import pdf_text
+
+__all__ = ["pdf_text"]  # tests import it from here
 
 RECEIVED = dt.datetime(2026, 3, 12, 15, 30, tzinfo=dt.UTC)
 
@@ -62,17 +62,6 @@ def make_gift(supporter, amount=2500, **fields) -> Donation:
     fields.setdefault("succeeded_at", RECEIVED)
     fields.setdefault("created_at", fields["succeeded_at"])
     return DonationFactory(supporter=supporter, amount=amount, **fields)
-
-
-def pdf_text(content: bytes) -> str:
-    """The PDF's text as poppler's pdftotext reads it (pypdf splits kerned words), with
-    whitespace collapsed so wording can be matched across line breaks."""
-    assert content.startswith(b"%PDF-")
-    assert len(PdfReader(io.BytesIO(content)).pages) >= 1  # a well-formed PDF, too
-    result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
-    )
-    return " ".join(result.stdout.decode().split())
 
 
 def attached_pdf(message) -> bytes:
