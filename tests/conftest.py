@@ -152,7 +152,9 @@ def stripe_emulator(settings):
     """An in-process Stripe emulator; every gateway call in the test goes to it.
 
     `stripe_emulator.add_webhook_listener(fn)` receives each signed webhook in-process;
-    `stripe_emulator.advance_clock(days=31)` renews subscriptions.
+    `stripe_emulator.advance_past_next_renewal()` renews every subscription and collects
+    the renewal (never step a month: months differ and the charge lands an hour after the
+    period end); `advance_past_next_payment_attempt()` runs the next Smart Retry.
     """
     import fakestripe
     from donations import gateway
