@@ -15,6 +15,7 @@ from donations.models import Donation
 from receipts import services
 from receipts.models import Receipt, ReceiptCounter
 from tests import celery_worker as worker_support
+from tests import moved_clock
 from tests.receipts.conftest import RECEIVED
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -29,12 +30,14 @@ def _postgres_only():
 
 
 def issuer(*args: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": worker_support.test_database_url(),
-        "CONN_MAX_AGE": "0",
-    }
+    env = moved_clock.child_environment(
+        {
+            **os.environ,
+            "DEBUG": "1",
+            "DATABASE_URL": worker_support.test_database_url(),
+            "CONN_MAX_AGE": "0",
+        }
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "tests.receipts.issuer", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
