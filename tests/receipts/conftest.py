@@ -4,9 +4,13 @@ fixed date, stored PDFs in a temporary folder, and PDF text extraction."""
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.utils import timezone
 
 from donations.models import Donation
+from receipts.models import Receipt
+from receipts.numbering import format_number
 from tests.factories import DonationFactory
 from tests.receipts.pdf_reading import pdf_text
 
@@ -62,6 +66,19 @@ def make_gift(supporter, amount=2500, **fields) -> Donation:
     fields.setdefault("succeeded_at", RECEIVED)
     fields.setdefault("created_at", fields["succeeded_at"])
     return DonationFactory(supporter=supporter, amount=amount, **fields)
+
+
+def receipt_number(
+    sequence: int, *, received: dt.datetime = RECEIVED, kind: str = Receipt.Kind.GIFT
+) -> str:
+    """The number the project's numbering gives the `sequence`-th receipt of the year a gift
+    was received in (the organisation's year, in its time zone), so no test types a year."""
+    return format_number(
+        sequence=sequence,
+        year=timezone.localdate(received).year,
+        jurisdiction=settings.ORG_JURISDICTION,
+        kind=kind,
+    )
 
 
 def attached_pdf(message) -> bytes:

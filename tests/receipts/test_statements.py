@@ -11,7 +11,7 @@ from receipts import services, statements
 from receipts.delivery import pdf_bytes, render_pdf
 from receipts.models import Receipt, ReceiptProblem
 from tests.factories import RecurringDonationFactory, SupporterFactory
-from tests.receipts.conftest import attached_pdf, make_gift, pdf_text
+from tests.receipts.conftest import attached_pdf, make_gift, pdf_text, receipt_number
 from tests.receipts.pdf_reading import fonts_drawing, pdf_fonts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,17 +50,20 @@ def test_each_donor_gets_one_statement_listing_every_gift_net_of_refunds(year_of
 
     assert len(run.issued) == 2
     statement = Receipt.objects.get(kind="annual", supporter=year_of_giving[0].supporter)
-    assert statement.number == "S2026-000001"
+    assert statement.number == receipt_number(1, kind=Receipt.Kind.ANNUAL)
     assert statement.amount_received == 3 * 1500 + 6000  # the refunded gift nets to zero
     assert statement.snapshot_is_intact()
     assert set(statement.donations.all()) == set(year_of_giving)
     lines = statement.snapshot["lines"]
     assert [line["net"] for line in lines] == ["$15.00", "$15.00", "$15.00", "$60.00", "$0.00"]
-    assert lines[0]["receipt"] == "2026-000001"
+    assert lines[0]["receipt"] == receipt_number(1)
     mine = next(m for m in outbox if m.to == ["donor@example.com"])
     assert mine.subject == "Your 2026 giving statement from Springfield Free Press"
     text = pdf_text(attached_pdf(mine))
-    assert "Annual giving statement 2026" in text and "S2026-000001" in text
+    assert (
+        "Annual giving statement 2026" in text
+        and receipt_number(1, kind=Receipt.Kind.ANNUAL) in text
+    )
     assert "$105.00" in text and "$40.00" in text  # total net, and refunds shown
     assert "No goods or services were provided in return for these contributions." in text
     assert "America/New_York" in text
@@ -198,7 +201,10 @@ def test_a_void_statement_and_a_copy_say_so(renderer, donor):
     statements.issue_annual_statements(year=2026)
 
     assert "VOID — this receipt is no longer valid." in statement_text(void=True)
-    assert "COPY — a duplicate of receipt S2026-000001" in statement_text(copy=True)
+    assert (
+        f"COPY — a duplicate of receipt {receipt_number(1, kind=Receipt.Kind.ANNUAL)}"
+        in statement_text(copy=True)
+    )
 
 
 def test_the_statement_embeds_our_fonts_and_prints_any_donors_name(donor):
