@@ -6,7 +6,8 @@ just records the result (members.services.membership_apply), so dependencies kee
 pointing one way.
 """
 
-from datetime import timedelta
+import calendar
+from datetime import datetime
 
 from celery import shared_task
 from django.db.models import F, Sum
@@ -38,9 +39,17 @@ def monthly_commitment(supporter: Supporter) -> tuple[int, bool]:
     return total, in_grace
 
 
+def twelve_months_before(moment: datetime) -> datetime:
+    """The same wall-clock time a year earlier in the organisation's zone (29 February
+    falls back to the 28th): twelve months are 365 or 366 days, not a fixed count."""
+    local = timezone.localtime(moment)
+    day = min(local.day, calendar.monthrange(local.year - 1, local.month)[1])
+    return local.replace(year=local.year - 1, day=day)
+
+
 def yearly_total(supporter: Supporter) -> int:
     """Gifts kept (net of refunds and fee cover) over the last twelve months."""
-    since = timezone.now() - timedelta(days=365)
+    since = twelve_months_before(timezone.now())
     kept = supporter.donations.filter(
         status__in=COUNTED_STATUSES, succeeded_at__gte=since
     ).aggregate(total=Sum(F("amount") - F("amount_refunded") - F("fee_covered")))
