@@ -128,11 +128,26 @@ def test_the_command_issues_and_reports(year_of_giving, capsys):
     assert Receipt.objects.get(kind="annual").pdf
 
 
-def test_the_command_refuses_a_year_not_yet_begun():
+def test_the_command_refuses_a_year_not_yet_begun_in_the_organisations_zone(time_machine):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="YEAR must be between"):
-        call_command("issue_annual_statements", "2999")
+    # 23:30 on New Year's Eve in New York: already 2027 in UTC, still 2026 here.
+    time_machine.move_to(dt.datetime.fromisoformat("2026-12-31T23:30:00-05:00"), tick=False)
+
+    with pytest.raises(CommandError, match="YEAR must be between 2000 and 2026; got 2027"):
+        call_command("issue_annual_statements", "2027")
+
+
+def test_beat_on_15_january_issues_the_year_just_ended(time_machine, monkeypatch):
+    from receipts import tasks
+
+    asked = []
+    monkeypatch.setattr(tasks.issue_statements, "delay", asked.append)
+    time_machine.move_to(dt.datetime.fromisoformat("2027-01-15T00:30:00-05:00"), tick=False)
+
+    tasks.issue_last_years_statements()
+
+    assert asked == [2026]
 
 
 def test_beat_issues_last_years_statements_on_15_january():
