@@ -13,9 +13,10 @@ pointing one way. `tier_bought_by` answers, for a receipt, which tier a payment 
 from the same figures, so a receipt never races the membership write.
 """
 
+import calendar
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -36,8 +37,15 @@ COUNTED_STATUSES = [
     Donation.Status.PARTIALLY_REFUNDED,
     Donation.Status.DISPUTED,
 ]
-YEAR = timedelta(days=365)
 KEPT = F("amount") - F("amount_refunded") - F("fee_covered")
+
+
+def twelve_months_before(moment: datetime) -> datetime:
+    """The same wall-clock time a year earlier in the organisation's zone (29 February
+    falls back to the 28th): twelve months are 365 or 366 days, not a fixed count."""
+    local = timezone.localtime(moment)
+    day = min(local.day, calendar.monthrange(local.year - 1, local.month)[1])
+    return local.replace(year=local.year - 1, day=day)
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def _kept(donation: Donation) -> int:
 def giving_of(supporter_ids: Iterable[int] | None = None) -> dict[int, Giving]:
     """What each supporter has paid, in four queries whatever their number (None: every
     supporter with a live recurring gift or a gift in the last twelve months)."""
-    since = timezone.now() - YEAR
+    since = twelve_months_before(timezone.now())
     gifts = Donation.objects.filter(status__in=COUNTED_STATUSES, succeeded_at__gte=since)
     recurring = RecurringDonation.objects.filter(status__in=COMMITTED_STATUSES)
     if supporter_ids is not None:
@@ -105,7 +113,7 @@ def tier_bought_by(donation: Donation, *, tiers: list[Tier] | None = None) -> Ti
     counted = Donation.objects.filter(
         supporter_id=donation.supporter_id,
         status__in=COUNTED_STATUSES,
-        succeeded_at__gt=when - YEAR,
+        succeeded_at__gt=twelve_months_before(when),
         succeeded_at__lte=when,
     ).exclude(pk=donation.pk)
     yearly = (counted.aggregate(total=Sum(KEPT))["total"] or 0) + _kept(donation)

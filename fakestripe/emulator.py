@@ -130,6 +130,45 @@ class Emulator:
             self.clock.advance(total)
         return self.now()
 
+    def advance_past_next_renewal(self, subscription_id: str | None = None) -> int:
+        """Move the clock past a subscription's next renewal, or past the next renewal of
+        every subscription that renews, including the collection of the invoice each
+        renewal drafts (Stripe finalizes and charges it an hour after the period ends).
+
+        Tests that expect a renewal call this rather than stepping a month: months are
+        28 to 31 days long, and a renewal's charge lands an hour after the period end."""
+        from fakestripe.resources import billing_cycle
+
+        with self.operation():
+            if subscription_id is None:
+                ids = self.by_type.get("subscription", [])
+            else:
+                ids = [self.get("subscription", subscription_id)["id"]]
+            moments = [billing_cycle.renewal_collected_by(self, self.objects[i]) for i in ids]
+            due = [moment for moment in moments if moment is not None]
+            if not due or (subscription_id is not None and None in moments):
+                raise ValueError("No subscription here renews: nothing to move the clock to.")
+            self.clock.advance(max(max(due) - self.now(), 0))
+        return self.now()
+
+    def advance_past_next_payment_attempt(self, invoice_id: str | None = None) -> int:
+        """Move the clock past the next time Stripe tries to collect an invoice (a renewal
+        draft's finalization and first charge, or an open invoice's next Smart Retry), or
+        past the next attempt on every invoice waiting for one."""
+        from fakestripe.resources import invoices
+
+        with self.operation():
+            if invoice_id is None:
+                ids = self.by_type.get("invoice", [])
+            else:
+                ids = [self.get("invoice", invoice_id)["id"]]
+            moments = [invoices.next_collection_attempt(self.objects[i]) for i in ids]
+            due = [moment for moment in moments if moment is not None]
+            if not due or (invoice_id is not None and None in moments):
+                raise ValueError("No invoice here waits for a payment attempt.")
+            self.clock.advance(max(max(due) - self.now(), 0))
+        return self.now()
+
     def inject_fault(
         self,
         kind: str,

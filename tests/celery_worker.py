@@ -3,6 +3,7 @@
 The worker is a separate process with its own settings, built from the environment the
 way production builds them: the test passes it the test database's URL and a broker
 (Redis when REDIS_URL is set, else kombu's filesystem transport in a temporary folder).
+Under PLEDGE_TEST_NOW it runs on the test's moved clock (tests/moved_clock.py).
 """
 
 import contextlib
@@ -19,6 +20,7 @@ from django.db import connection
 from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
+from tests import moved_clock
 
 READY_TIMEOUT_SECONDS = 60
 
@@ -40,7 +42,9 @@ class CeleryWorker:
     @classmethod
     @contextlib.contextmanager
     def start(cls, *, settings, filesystem_dir: Path | None = None) -> Iterator["CeleryWorker"]:
-        env = {**os.environ, "DEBUG": "1", "DATABASE_URL": test_database_url(), "CONN_MAX_AGE": "0"}
+        env = moved_clock.child_environment(
+            {**os.environ, "DEBUG": "1", "DATABASE_URL": test_database_url(), "CONN_MAX_AGE": "0"}
+        )
         redis_url = os.environ.get("REDIS_URL") if filesystem_dir is None else None
         if redis_url:
             broker_url, transport_options = redis_url, {}

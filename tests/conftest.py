@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from config.celery import app as celery_app
+from tests import moved_clock
 from tests.celery_worker import CeleryWorker
 from tests.factories import SupporterFactory, UserFactory
 
@@ -23,6 +24,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+
+
+def pytest_configure(config):
+    """PLEDGE_TEST_NOW=<ISO 8601 with offset>: the whole session runs from that moment."""
+    try:
+        travel = moved_clock.start()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    if travel is not None:
+        config.add_cleanup(travel.stop)
+
+
+def pytest_report_header(config):
+    moment = moved_clock.requested_now()
+    if moment is not None:
+        return f"clock moved to {moment.isoformat()} ({moved_clock.ENV}), ticking"
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +114,10 @@ def _browser_required() -> bool:
 
 @pytest.fixture(scope="session")
 def chromium():
+    if moved_clock.requested_now() is not None:
+        # The page's own clock (cookies' expiry, Stripe.js timers) would disagree with the
+        # server's moved one; browser tests run on the real date.
+        pytest.skip(f"Chromium keeps the machine's clock: skipped under {moved_clock.ENV}")
     if not os.path.exists(CHROMIUM_PATH):
         message = f"Chromium not found at {CHROMIUM_PATH} (apt-get install -y chromium)"
         if _browser_required():
@@ -152,7 +174,9 @@ def stripe_emulator(settings):
     """An in-process Stripe emulator; every gateway call in the test goes to it.
 
     `stripe_emulator.add_webhook_listener(fn)` receives each signed webhook in-process;
-    `stripe_emulator.advance_clock(days=31)` renews subscriptions.
+    `stripe_emulator.advance_past_next_renewal()` renews every subscription and collects
+    the renewal (never step a month: months differ and the charge lands an hour after the
+    period end); `advance_past_next_payment_attempt()` runs the next Smart Retry.
     """
     import fakestripe
     from donations import gateway

@@ -34,6 +34,14 @@ def schedule_renewal(em: Any, sub: dict[str, Any]) -> None:
     em.clock.at(end, lambda: renew(em, sub_id, end))
 
 
+def renewal_collected_by(em: Any, sub: dict[str, Any]) -> int | None:
+    """When the next renewal's invoice will have been drafted, finalized and charged; None
+    for a subscription that no longer renews."""
+    if sub["status"] in ("canceled", "incomplete", "incomplete_expired"):
+        return None
+    return subscription_items.period(sub)[1] + invoices.FINALIZE_AFTER_SECONDS
+
+
 def invoice_paid(
     em: Any, sub: dict[str, Any], invoice: dict[str, Any], pi: dict[str, Any] | None
 ) -> None:
@@ -131,7 +139,8 @@ def renew(em: Any, sub_id: str, due: int) -> None:
     if sub["status"] == "unpaid":
         return  # Stripe leaves an unpaid subscription's new invoices as drafts
     inv_id = invoice["id"]
-    em.clock.at(em.now() + invoices.FINALIZE_AFTER_SECONDS, lambda: collect(em, inv_id))
+    invoice["automatically_finalizes_at"] = em.now() + invoices.FINALIZE_AFTER_SECONDS
+    em.clock.at(invoice["automatically_finalizes_at"], lambda: collect(em, inv_id))
 
 
 def resume(em: Any, sub: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +171,7 @@ def resume(em: Any, sub: dict[str, Any]) -> dict[str, Any]:
 def collect(em: Any, invoice_id: str) -> None:
     invoice = em.objects[invoice_id]
     sub = invoices.subscription_of(em, invoice)
+    invoice["automatically_finalizes_at"] = None
     if invoice["status"] != "draft" or sub is None or sub["status"] == "canceled":
         return
     invoices.finalize(em, invoice)

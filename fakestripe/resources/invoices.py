@@ -206,6 +206,16 @@ def subscription_of(em: Any, invoice: dict[str, Any]) -> dict[str, Any] | None:
     return em.objects.get(sub_id) if sub_id else None
 
 
+def next_collection_attempt(invoice: dict[str, Any]) -> int | None:
+    """When Stripe next tries to collect this invoice: a renewal draft's automatic
+    finalization (which charges it), or an open invoice's next Smart Retry."""
+    if invoice["status"] == "draft":
+        return invoice["automatically_finalizes_at"]
+    if invoice["status"] == "open":
+        return invoice["next_payment_attempt"]
+    return None
+
+
 def finalize(
     em: Any, invoice: dict[str, Any], *, setup_future_usage: str | None = None
 ) -> dict[str, Any]:
@@ -214,6 +224,7 @@ def finalize(
     customer = em.objects[invoice["customer"]]
     invoice.update(
         status="open",
+        automatically_finalizes_at=None,
         number=state["number"],
         effective_at=em.now(),
         hosted_invoice_url=f"https://invoice.stripe.com/i/{invoice['id']}",

@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 
+from tests import moved_clock
+
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +45,7 @@ def test_the_demo_starts_within_a_minute_answers_healthz_and_stops_on_ctrl_c(tmp
     started = time.monotonic()
     demo = subprocess.Popen(
         [sys.executable, "-m", "config.demo"],
-        env=env,
+        env=moved_clock.child_environment(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -236,7 +236,7 @@ def test_a_monthly_gift_activates_its_recurring_gift(delivery):
 
 def test_a_renewal_a_month_later_adds_a_donation(delivery):
     gifts.give(delivery.em, frequency="monthly")
-    delivery.em.advance_clock(days=31)
+    delivery.em.advance_past_next_renewal()
     delivery.done()
     summary = gifts.summary()
     assert (
@@ -257,7 +257,7 @@ def test_a_renewal_a_month_later_adds_a_donation(delivery):
 def test_a_failed_renewal_marks_the_recurring_gift_past_due(delivery):
     gifts.give(delivery.em, frequency="monthly")
     gifts.make_renewals_fail(RecurringDonation.objects.get().stripe_subscription_id)
-    delivery.em.advance_clock(days=31)
+    delivery.em.advance_past_next_renewal()
     delivery.done()
     summary = gifts.summary()
     assert summary["recurring"] == [("past_due", 1, True, True, False)]
@@ -329,14 +329,14 @@ def test_it_announces_a_failed_gift(stripe_webhooks, facts):
 def test_it_announces_recurring_status_changes(stripe_webhooks, facts):
     gifts.give(stripe_webhooks, frequency="monthly")
     gifts.make_renewals_fail(RecurringDonation.objects.get().stripe_subscription_id)
-    stripe_webhooks.advance_clock(days=31)
+    stripe_webhooks.advance_past_next_renewal()
     statuses = [f.details["status"] for f in facts if f.fact == GiftFact.RECURRING_CHANGED]
     assert statuses == ["active", "past_due"]
 
 
 def test_each_renewal_is_announced_as_its_own_succeeded_gift(stripe_webhooks, facts):
     gifts.give(stripe_webhooks, frequency="monthly")
-    stripe_webhooks.advance_clock(days=31)
+    stripe_webhooks.advance_past_next_renewal()
     succeeded = [f for f in facts if f.fact == GiftFact.SUCCEEDED]
     assert len(succeeded) == 2
     assert len({f.donation_id for f in succeeded}) == 2
@@ -403,7 +403,7 @@ def test_a_renewal_that_needs_authentication_waits_with_its_reason(delivery):
     started = gifts.start(frequency="monthly")
     delivery.em.confirm_with_card(started.client_secret, card_number="4000002760003184")
     delivery.em.complete_3ds(started.donation.stripe_payment_intent_id)
-    delivery.em.advance_clock(days=31)
+    delivery.em.advance_past_next_renewal()
     delivery.done()
     first, renewal = Donation.objects.order_by("created_at", "pk")
     assert first.status == Donation.Status.SUCCEEDED

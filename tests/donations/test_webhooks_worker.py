@@ -53,7 +53,7 @@ def test_a_real_worker_processes_a_monthly_gift_its_renewal_and_a_refund(deliver
     assert donation.status == Donation.Status.SUCCEEDED
     assert recurring.status == RecurringDonation.Status.ACTIVE
 
-    emulator.advance_clock(days=31)
+    emulator.advance_past_next_renewal()
     emulator.flush_webhooks()
     _wait_for_deliveries(emulator, celery_worker)
     assert recurring.payments.filter(status=Donation.Status.SUCCEEDED).count() == 2

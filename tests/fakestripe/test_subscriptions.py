@@ -1,5 +1,8 @@
 """Subscriptions: the default_incomplete flow, renewals on the clock, failures and retries."""
 
+import calendar
+from datetime import UTC, datetime
+
 import pytest
 import stripe
 
@@ -34,10 +37,9 @@ def switch_to_failing_card(client, customer, sub):
 
 
 def past_renewal(client, em, sub):
-    """Two hours past the period end: the renewal invoice has been made and tried once
-    (whatever the month's length)."""
-    period_end = client.v1.subscriptions.retrieve(sub.id).items.data[0].current_period_end
-    em.advance_clock(seconds=period_end - em.now() + 7200)
+    """Past the period end and the renewal's first charge: the renewal invoice has been
+    made and tried once (whatever the month's length)."""
+    em.advance_past_next_renewal(sub.id)
 
 
 def test_default_incomplete_returns_the_first_invoices_confirmation_secret(
@@ -98,7 +100,7 @@ def test_the_item_carries_the_period(client, em, customer, monthly_price):
 
 def test_a_renewal_creates_and_pays_the_next_invoice(client, em, customer, monthly_price, inbox):
     sub = start(client, em, customer, monthly_price)
-    em.advance_clock(days=32)
+    em.advance_past_next_renewal(sub.id)
     invoices = client.v1.invoices.list(params={"subscription": sub.id})
     assert [(i.billing_reason, i.status) for i in invoices.data] == [
         ("subscription_cycle", "paid"),
@@ -114,9 +116,62 @@ def test_a_renewal_creates_and_pays_the_next_invoice(client, em, customer, month
 
 def test_twelve_renewals_over_a_year(client, em, customer, monthly_price):
     sub = start(client, em, customer, monthly_price)
-    em.advance_clock(days=366)
+    anchor = client.v1.subscriptions.retrieve(sub.id).billing_cycle_anchor
+    for _ in range(12):
+        em.advance_past_next_renewal(sub.id)
     paid = client.v1.invoices.list(params={"subscription": sub.id, "status": "paid", "limit": 100})
     assert len(paid.data) == 13
+    # The twelfth renewal starts the period that begins a year after the anchor, to the second.
+    started = datetime.fromtimestamp(paid.data[0].period_end, UTC)
+    anchored = datetime.fromtimestamp(anchor, UTC)
+    assert (started.month, started.day, started.time()) == (
+        anchored.month,
+        min(anchored.day, calendar.monthrange(started.year, started.month)[1]),
+        anchored.time(),
+    ) and started.year == anchored.year + 1
+
+
+def test_moving_past_the_next_renewal_stops_once_it_is_collected(
+    client, em, customer, monthly_price
+):
+    sub = start(client, em, customer, monthly_price)
+    period_end = client.v1.subscriptions.retrieve(sub.id).items.data[0].current_period_end
+
+    now = em.advance_past_next_renewal()  # every subscription: here the one
+
+    assert now == period_end + 3600  # drafted at the period end, collected an hour later
+    [renewal, _first] = client.v1.invoices.list(params={"subscription": sub.id}).data
+    assert renewal.billing_reason == "subscription_cycle" and renewal.status == "paid"
+    assert renewal.automatically_finalizes_at is None
+
+
+def test_moving_past_the_next_payment_attempt_of_a_draft_and_of_a_retry(
+    client, em, customer, monthly_price
+):
+    sub = start(client, em, customer, monthly_price)
+    switch_to_failing_card(client, customer, sub)
+    period_end = client.v1.subscriptions.retrieve(sub.id).items.data[0].current_period_end
+    em.advance_clock(seconds=period_end - em.now())
+    draft = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert draft.latest_invoice.status == "draft"
+    assert draft.latest_invoice.automatically_finalizes_at == period_end + 3600
+
+    assert em.advance_past_next_payment_attempt() == period_end + 3600
+    invoice = client.v1.invoices.retrieve(draft.latest_invoice.id)
+    assert invoice.status == "open" and invoice.attempt_count == 1
+    retry_at = invoice.next_payment_attempt
+
+    assert em.advance_past_next_payment_attempt(invoice.id) == retry_at
+    assert client.v1.invoices.retrieve(invoice.id).attempt_count == 2
+
+
+def test_there_is_no_next_renewal_for_a_canceled_subscription(client, em, customer, monthly_price):
+    sub = start(client, em, customer, monthly_price)
+    client.v1.subscriptions.cancel(sub.id)
+    with pytest.raises(ValueError):
+        em.advance_past_next_renewal(sub.id)
+    with pytest.raises(ValueError):
+        em.advance_past_next_payment_attempt()
 
 
 def test_price_data_inline(client, em, customer):
@@ -170,7 +225,7 @@ def test_a_retry_with_a_new_card_recovers(client, em, customer, monthly_price):
     past_renewal(client, em, sub)
     good = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
     client.v1.subscriptions.update(sub.id, params={"default_payment_method": good.id})
-    em.advance_clock(days=3)
+    em.advance_past_next_payment_attempt()
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
@@ -197,7 +252,7 @@ def test_3155_renewals_do_not_ask_again(client, em, customer, monthly_price):
     )
     em.complete_3ds(pi_id)
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
-    em.advance_clock(days=32)
+    em.advance_past_next_renewal(sub.id)
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
@@ -299,7 +354,7 @@ def test_change_the_amount_without_proration(client, em, customer, monthly_price
     )
     assert updated.items.data[0].price.unit_amount == 3000
     assert inbox[-1].type == "customer.subscription.updated"
-    em.advance_clock(days=32)
+    em.advance_past_next_renewal(sub.id)
     renewal = client.v1.invoices.list(params={"subscription": sub.id}).data[0]
     assert renewal.amount_paid == 3000
 
@@ -363,11 +418,11 @@ def test_pause_collection_voids_renewals_until_resumed(client, em, customer, mon
         sub.id, params={"pause_collection": {"behavior": "void"}}
     )
     assert paused.pause_collection.behavior == "void" and paused.status == "active"
-    em.advance_clock(days=32)
+    em.advance_past_next_renewal(sub.id)
     assert client.v1.invoices.list(params={"subscription": sub.id}).data[0].status == "void"
     resumed = client.v1.subscriptions.update(sub.id, params={"pause_collection": ""})
     assert resumed.pause_collection is None
-    em.advance_clock(days=31)
+    em.advance_past_next_renewal(sub.id)
     assert client.v1.invoices.list(params={"subscription": sub.id}).data[0].status == "paid"
 
 
@@ -376,7 +431,7 @@ def test_cancel_at_period_end(client, em, customer, monthly_price, inbox):
     updated = client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": True})
     assert updated.cancel_at_period_end is True and updated.status == "active"
     assert updated.cancel_at == updated.items.data[0].current_period_end
-    em.advance_clock(days=32)
+    em.advance_past_next_renewal(sub.id)
     sub = client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "canceled" and sub.ended_at is not None
     assert inbox[-1].type == "customer.subscription.deleted"

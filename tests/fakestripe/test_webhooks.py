@@ -86,7 +86,7 @@ def everything(client, em):
         .payments.data[0]
         .payment.payment_intent
     )
-    em.advance_clock(days=31, hours=2)  # 3184 asks again: invoice.payment_action_required
+    em.advance_past_next_renewal(sub.id)  # 3184 asks again: invoice.payment_action_required
     failing = client.v1.payment_methods.attach(
         "pm_card_chargeCustomerFail", params={"customer": customer.id}
     )

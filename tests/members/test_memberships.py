@@ -1,6 +1,7 @@
 """Memberships follow giving: tiers are earned by a monthly commitment or a yearly total."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -160,8 +161,9 @@ def test_a_gift_announced_through_the_hook_refreshes_the_membership(
 def test_the_daily_refresh_lapses_a_yearly_gift_after_twelve_months(tiers):
     donation = DonationFactory(amount=6000, succeeded_at=timezone.now())
     membership_refresh(supporter_id=donation.supporter_id)
+    # Older than any twelve months, which are 365 or 366 days.
     Donation.objects.filter(pk=donation.pk).update(
-        succeeded_at=timezone.now() - timedelta(days=366)
+        succeeded_at=timezone.now() - timedelta(days=367)
     )
     assert refresh_all_memberships() == 1
     assert current(donation.supporter) is None
@@ -191,3 +193,36 @@ def test_a_refunded_latest_payment_no_longer_holds_the_monthly_tier(tiers):
     )
     membership = membership_refresh(supporter_id=recurring.supporter_id)
     assert membership.tier == tiers["reader"]  # 5.00 kept: not Member's 15.00 any more
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("now", "given", "counts"),
+    [
+        # A leap year's twelve months are 366 days: on 29 February 2028 a gift from
+        # 1 March 2027 is still inside them (a 365-day window dropped it a day early).
+        ("2028-02-29 12:00", "2027-03-01 10:00", True),
+        ("2028-03-01 12:00", "2027-03-01 13:00", True),
+        ("2028-03-01 12:00", "2027-03-01 11:00", False),
+        # From 29 February, twelve months back is 28 February.
+        ("2028-02-29 12:00", "2027-02-28 13:00", True),
+        ("2028-02-29 12:00", "2027-02-28 11:00", False),
+        # New Year's Eve in New York is already 1 January in UTC.
+        ("2026-12-31 23:30", "2025-12-31 23:45", True),
+        ("2026-12-31 23:30", "2025-12-31 23:15", False),
+    ],
+)
+def test_a_one_time_gift_counts_for_exactly_twelve_calendar_months(
+    tiers, settings, time_machine, now, given, counts
+):
+    settings.TIME_ZONE = "America/New_York"
+    time_machine.move_to(datetime.fromisoformat(now).replace(tzinfo=NEW_YORK), tick=False)
+    donation = DonationFactory(
+        amount=6000, succeeded_at=datetime.fromisoformat(given).replace(tzinfo=NEW_YORK)
+    )
+
+    membership = membership_refresh(supporter_id=donation.supporter_id)
+
+    assert (membership is not None and membership.tier == tiers["reader"]) is counts

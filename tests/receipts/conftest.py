@@ -2,15 +2,19 @@
 fixed date, stored PDFs in a temporary folder, and PDF text extraction."""
 
 import datetime as dt
-import io
-import subprocess
 
 import pytest
+from django.conf import settings
 from django.core import mail
-from pypdf import PdfReader
+from django.utils import timezone
 
 from donations.models import Donation
+from receipts.models import Receipt
+from receipts.numbering import format_number
 from tests.factories import DonationFactory
+from tests.receipts.pdf_reading import pdf_text
+
+__all__ = ["pdf_text"]  # tests import it from here
 
 RECEIVED = dt.datetime(2026, 3, 12, 15, 30, tzinfo=dt.UTC)
 
@@ -64,15 +68,17 @@ def make_gift(supporter, amount=2500, **fields) -> Donation:
     return DonationFactory(supporter=supporter, amount=amount, **fields)
 
 
-def pdf_text(content: bytes) -> str:
-    """The PDF's text as poppler's pdftotext reads it (pypdf splits kerned words), with
-    whitespace collapsed so wording can be matched across line breaks."""
-    assert content.startswith(b"%PDF-")
-    assert len(PdfReader(io.BytesIO(content)).pages) >= 1  # a well-formed PDF, too
-    result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+def receipt_number(
+    sequence: int, *, received: dt.datetime = RECEIVED, kind: str = Receipt.Kind.GIFT
+) -> str:
+    """The number the project's numbering gives the `sequence`-th receipt of the year a gift
+    was received in (the organisation's year, in its time zone), so no test types a year."""
+    return format_number(
+        sequence=sequence,
+        year=timezone.localdate(received).year,
+        jurisdiction=settings.ORG_JURISDICTION,
+        kind=kind,
     )
-    return " ".join(result.stdout.decode().split())
 
 
 def attached_pdf(message) -> bytes:

@@ -8,7 +8,7 @@ from donations.models import AuditEntry, Donation
 from receipts import services
 from receipts.delivery import pdf_bytes
 from receipts.models import Receipt
-from tests.receipts.conftest import attached_pdf, pdf_text
+from tests.receipts.conftest import attached_pdf, pdf_text, receipt_number
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,9 +52,9 @@ def test_a_full_refund_voids_the_receipt_and_tells_the_donor(gift, outbox):
     assert receipt.void_reason == "gift refunded in full" and receipt.voided_at
     assert not Receipt.objects.filter(status__in=["issued", "held"]).exists()
     issued, void_notice = outbox
-    assert void_notice.subject == "Receipt 2026-000001 is void"
+    assert void_notice.subject == f"Receipt {receipt_number(1)} is void"
     assert "gift refunded in full" in void_notice.body and not void_notice.attachments
-    assert AuditEntry.objects.filter(action="receipt.void", object_id="2026-000001").exists()
+    assert AuditEntry.objects.filter(action="receipt.void", object_id=receipt_number(1)).exists()
 
 
 def test_a_partial_refund_replaces_the_receipt_naming_the_one_it_replaces(gift, outbox):
@@ -66,14 +66,17 @@ def test_a_partial_refund_replaces_the_receipt_naming_the_one_it_replaces(gift, 
     replacement = Receipt.objects.get(replaces=original)
     assert original.status == Receipt.Status.REPLACED and original.voided_at
     assert (replacement.number, replacement.status, replacement.amount_received) == (
-        "2026-000002",
+        receipt_number(2),
         "issued",
         1500,
     )
     issued, replaced = outbox
-    assert replaced.subject == "Your updated receipt 2026-000002 (replaces 2026-000001)"
+    assert (
+        replaced.subject
+        == f"Your updated receipt {receipt_number(2)} (replaces {receipt_number(1)})"
+    )
     text = pdf_text(attached_pdf(replaced))
-    assert "replaces receipt 2026-000001" in text
+    assert f"replaces receipt {receipt_number(1)}" in text
     assert "$15.00" in text and "Refunded" in text
     # The old number is kept, shown as void, never reused.
     assert "VOID" in pdf_text(pdf_bytes(original))
@@ -88,11 +91,11 @@ def test_a_second_partial_refund_replaces_the_replacement(gift):
         Receipt.objects.order_by("sequence").values_list("number", "status", "amount_received")
     )
     assert chain == [
-        ("2026-000001", "replaced", 2500),
-        ("2026-000002", "replaced", 2000),
-        ("2026-000003", "issued", 1000),
+        (receipt_number(1), "replaced", 2500),
+        (receipt_number(2), "replaced", 2000),
+        (receipt_number(3), "issued", 1000),
     ]
-    assert Receipt.objects.get(number="2026-000003").replaces.number == "2026-000002"
+    assert Receipt.objects.get(number=receipt_number(3)).replaces.number == receipt_number(2)
 
 
 def test_a_repeated_refund_event_changes_nothing(gift, outbox):
@@ -138,7 +141,7 @@ def test_a_lost_dispute_voids_the_receipt(gift, outbox):
     receipt.refresh_from_db()
     assert receipt.status == Receipt.Status.VOID
     assert receipt.void_reason.startswith("dispute lost")
-    assert outbox[-1].subject == "Receipt 2026-000001 is void"
+    assert outbox[-1].subject == f"Receipt {receipt_number(1)} is void"
 
 
 def test_a_gift_disputed_before_its_receipt_gets_one_only_when_the_dispute_is_won(gift, outbox):
