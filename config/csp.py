@@ -37,23 +37,45 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(*, stripe_js_url: str, stripe_api_base: str) -> dict[str, list[str]]:
+TURNSTILE_HOOK = "donations.turnstile.passes"
+
+
+def content_security_policy(
+    *, stripe_js_url: str, stripe_api_base: str, challenge_script_url: str = ""
+) -> dict[str, list[str]]:
+    """The policy; `challenge_script_url` is the CAPTCHA's script when a challenge hook that
+    loads one is on (Turnstile's script draws its widget in a frame from the same origin)."""
     js, api = origin(stripe_js_url), origin(stripe_api_base)
     extras = REAL_STRIPE_EXTRAS if js == REAL_STRIPE_JS else {}
+    challenge = [origin(challenge_script_url)] if challenge_script_url else []
     return {
         "default-src": [CSP.SELF],
-        "script-src": [CSP.SELF, CSP.NONCE, js, *extras.get("script-src", [])],
+        "script-src": [CSP.SELF, CSP.NONCE, js, *extras.get("script-src", []), *challenge],
         "style-src": [CSP.SELF, CSP.NONCE],
         "img-src": [CSP.SELF, "data:"],
         "font-src": [CSP.SELF],
         "connect-src": [CSP.SELF, api],
-        "frame-src": [js, *extras.get("frame-src", [])],
+        "frame-src": [js, *extras.get("frame-src", []), *challenge],
         "object-src": [CSP.NONE],
         "base-uri": [CSP.NONE],
         "form-action": [CSP.SELF],
         "frame-ancestors": [CSP.NONE],
         "report-uri": [REPORT_PATH],
     }
+
+
+def policies_for(settings) -> tuple[dict[str, list[str]], str]:
+    """SECURE_CSP and PERMISSIONS_POLICY from settings' Stripe and challenge values: for
+    whatever moves those at run time (tests pointing Stripe at an emulator)."""
+    challenge = (
+        settings.TURNSTILE_SCRIPT_URL if settings.DONATION_CHALLENGE_HOOK == TURNSTILE_HOOK else ""
+    )
+    csp = content_security_policy(
+        stripe_js_url=settings.STRIPE_JS_URL,
+        stripe_api_base=settings.STRIPE_API_BASE,
+        challenge_script_url=challenge,
+    )
+    return csp, permissions_policy(stripe_js_url=settings.STRIPE_JS_URL)
 
 
 def permissions_policy(*, stripe_js_url: str) -> str:

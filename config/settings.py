@@ -289,13 +289,6 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy on every page (Django's middleware), Stripe's origins the only
-# third party: see config/csp.py. A test that moves STRIPE_JS_URL or STRIPE_API_BASE
-# rebuilds these two with the same helpers.
-from config.csp import content_security_policy, permissions_policy  # noqa: E402
-
-SECURE_CSP = content_security_policy(stripe_js_url=STRIPE_JS_URL, stripe_api_base=STRIPE_API_BASE)
-PERMISSIONS_POLICY = permissions_policy(stripe_js_url=STRIPE_JS_URL)
 # /healthz is probed by load balancers over plain HTTP on the internal network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # The public thank-you and decline pages ask Stripe about an unsettled gift at most once
@@ -353,6 +346,17 @@ if (
     raise ImproperlyConfigured(
         "DONATION_CHALLENGE_HOOK names Turnstile: set TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY."
     )
+# Content-Security-Policy on every page (Django's middleware), Stripe's origins (and the
+# challenge's, when Turnstile is the hook) the only third parties: see config/csp.py. A test
+# that moves STRIPE_JS_URL, STRIPE_API_BASE or the challenge rebuilds both with policies_for.
+from config.csp import TURNSTILE_HOOK, content_security_policy, permissions_policy  # noqa: E402
+
+SECURE_CSP = content_security_policy(
+    stripe_js_url=STRIPE_JS_URL,
+    stripe_api_base=STRIPE_API_BASE,
+    challenge_script_url=TURNSTILE_SCRIPT_URL if DONATION_CHALLENGE_HOOK == TURNSTILE_HOOK else "",
+)
+PERMISSIONS_POLICY = permissions_policy(stripe_js_url=STRIPE_JS_URL)
 # A newsletter ticked on the form for an address the request cannot prove is its own is
 # confirmed by an emailed link (double opt-in), valid this long.
 NEWSLETTER_CONFIRM_MAX_AGE_SECONDS = env_int("NEWSLETTER_CONFIRM_MAX_AGE_SECONDS", 7 * 86400)

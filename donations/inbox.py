@@ -133,6 +133,7 @@ def store_event(event: dict[str, Any]) -> StoredEvent:
         if existing is None:
             raise
         return StoredEvent(pk=existing, created=False)
+    _check_api_version(event)
     return StoredEvent(pk=row.pk, created=True, needs_processing=handled)
 
 
@@ -182,7 +183,6 @@ def process_event(*, event_pk: int) -> str:
             if not claimed:
                 return "skipped"
             event = StripeEvent.objects.get(pk=event_pk)
-            _check_api_version(event)
             handler = HANDLERS.get(event.type)
             outcome = (
                 StripeEvent.Status.IGNORED if handler is None else StripeEvent.Status.PROCESSED
@@ -202,17 +202,18 @@ def process_event(*, event_pk: int) -> str:
         raise AssertionError("unreachable") from error  # _record_failure always raises
 
 
-def _check_api_version(event: StripeEvent) -> None:
+def _check_api_version(event: Mapping[str, Any]) -> None:
     """Log an event shaped by another API version than the one the handlers are written
     for: the webhook endpoint was created with another api_version (or none, and the
-    account's default moved on). The handlers read tolerantly, so it is still applied."""
-    version = event.payload.get("api_version") if isinstance(event.payload, dict) else None
+    account's default moved on). The handlers read tolerantly, so it is still applied.
+    Checked once, when the event is first stored (ignored types never reach a task)."""
+    version = event.get("api_version")
     if version and version != gateway.API_VERSION:
         log.warning(
             "stripe event %s (%s) is in API version %s, not the pinned %s: recreate the "
             "webhook endpoint with api_version=%s",
-            event.stripe_id,
-            event.type,
+            event.get("id"),
+            event.get("type"),
             version,
             gateway.API_VERSION,
             gateway.API_VERSION,

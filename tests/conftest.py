@@ -203,12 +203,9 @@ def stripe_server(settings):
     settings.STRIPE_API_BASE = server.url
     settings.STRIPE_JS_URL = server.url + "/v3/"
     # The page's policy names Stripe's origins, here the emulator's (as settings.py does).
-    from config.csp import content_security_policy, permissions_policy
+    from config.csp import policies_for
 
-    settings.SECURE_CSP = content_security_policy(
-        stripe_js_url=settings.STRIPE_JS_URL, stripe_api_base=settings.STRIPE_API_BASE
-    )
-    settings.PERMISSIONS_POLICY = permissions_policy(stripe_js_url=settings.STRIPE_JS_URL)
+    settings.SECURE_CSP, settings.PERMISSIONS_POLICY = policies_for(settings)
     client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": server.url})
     try:
         with gateway.use_client(client):

@@ -70,6 +70,10 @@ def running(settings) -> Iterator[ThreadingHTTPServer]:
     settings.TURNSTILE_SECRET_KEY = SECRET
     settings.TURNSTILE_VERIFY_URL = base + "/siteverify"
     settings.TURNSTILE_SCRIPT_URL = base + "/api.js"
+    # The page may load the widget's script and frame from there (and from Stripe).
+    from config.csp import policies_for
+
+    settings.SECURE_CSP, settings.PERMISSIONS_POLICY = policies_for(settings)
     try:
         yield server
     finally:

@@ -10,7 +10,7 @@ from receipts import services
 from receipts.delivery import pdf_bytes
 from receipts.models import GiftAidDeclaration, Receipt, ReceiptProblem
 from receipts.rules import quid_pro_quo_threshold
-from tests.factories import TierFactory
+from tests.factories import RecurringDonationFactory, TierFactory
 from tests.receipts.conftest import RECEIVED, make_gift, pdf_text, receipt_number
 from tests.receipts.pdf_reading import fonts_drawing, pdf_fonts
 
@@ -62,7 +62,9 @@ def test_us_gift_over_75_dollars_that_bought_a_benefit_carries_the_quid_pro_quo_
 
 def test_us_gift_of_75_dollars_or_less_describes_the_benefit_without_the_disclosure(donor):
     member(donor, benefit_value=1200)
-    monthly = make_gift(donor, 7500, frequency=Donation.Frequency.MONTHLY)
+    # The benefit comes from the tier this payment buys: a payment of a monthly gift.
+    recurring = RecurringDonationFactory(supporter=donor, amount=7500)
+    monthly = make_gift(donor, 7500, frequency=Donation.Frequency.MONTHLY, recurring=recurring)
 
     receipt, text = issued_text(monthly)
 
