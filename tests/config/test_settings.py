@@ -68,3 +68,25 @@ def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
 def test_lists_are_comma_separated(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", "a.example.org, b.example.org,")
     assert env.env_list("ALLOWED_HOSTS") == ["a.example.org", "b.example.org"]
+
+
+SQLITE_PRAGMAS = (
+    "import json; from django.db import connection; connection.ensure_connection();"
+    "c = connection.connection;"
+    "print(json.dumps([connection.settings_dict['OPTIONS'].get('transaction_mode'),"
+    " c.execute('PRAGMA journal_mode').fetchone()[0],"
+    " c.execute('PRAGMA synchronous').fetchone()[0],"
+    " c.execute('PRAGMA busy_timeout').fetchone()[0]]))"
+)
+
+
+@pytest.mark.parametrize("from_url", [False, True], ids=["embedded default", "DATABASE_URL"])
+def test_every_sqlite_database_takes_concurrent_writers(tmp_path, from_url):
+    """WAL, synchronous=NORMAL (1), a 20 s busy timeout and IMMEDIATE transactions, on
+    the embedded default and on a DATABASE_URL=sqlite:/// alike."""
+    environ = {"DEBUG": "1", "PLEDGE_VAR_DIR": str(tmp_path / "var")}
+    if from_url:
+        environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    result = run_manage("shell", "-c", SQLITE_PRAGMAS, environ=environ)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == '["IMMEDIATE", "wal", 1, 20000]'
