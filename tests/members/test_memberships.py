@@ -1,14 +1,19 @@
 """Memberships follow giving: tiers are earned by a monthly commitment or a yearly total."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
+from config.celery import app as celery_app
+from donations import memberships
 from donations.hooks import GiftEvent, GiftFact, announce
 from donations.memberships import membership_refresh, refresh_all_memberships
 from donations.models import Donation, RecurringDonation
-from members.models import Membership, NewsletterSubscription
+from members.models import Membership, NewsletterSubscription, Supporter
 from tests.factories import (
     DonationFactory,
     NewsletterFactory,
@@ -144,3 +149,131 @@ def test_the_daily_refresh_lapses_a_yearly_gift_after_twelve_months(tiers):
     )
     assert refresh_all_memberships() == 1
     assert current(donation.supporter) is None
+
+
+# --- Lost refreshes heal: retries, then the daily job ----------------------------------
+
+
+@pytest.fixture
+def pinned_clock():
+    # Any fixed moment: the tier window is counted back from "now".
+    with time_machine.travel(datetime(2030, 3, 1, 12, tzinfo=UTC), tick=False):
+        yield
+
+
+def run_the_daily_job() -> None:
+    """What beat does once a day: send the task its schedule names."""
+    name = settings.CELERY_BEAT_SCHEDULE["donations-refresh-memberships"]["task"]
+    celery_app.tasks[name].delay()
+
+
+@pytest.fixture
+def locked_database(monkeypatch):
+    """The next `failures` membership writes meet SQLite's "database is locked"."""
+    state = {"failures": 0, "calls": 0}
+    real_apply = memberships.membership_apply
+
+    def apply(**kwargs):
+        state["calls"] += 1
+        if state["failures"]:
+            state["failures"] -= 1
+            raise OperationalError("database is locked")
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(memberships, "membership_apply", apply)
+    return state
+
+
+def test_the_daily_job_gives_a_one_time_donor_their_missing_membership(tiers, pinned_clock):
+    donation = DonationFactory(amount=10000, succeeded_at=timezone.now() - timedelta(days=364))
+    assert current(donation.supporter) is None  # the refresh after the gift was lost
+    run_the_daily_job()
+    assert current(donation.supporter).tier == tiers["reader"]
+
+
+def test_the_daily_job_restores_an_active_monthly_donor_shown_as_lapsed(tiers, pinned_clock):
+    recurring = RecurringDonationFactory(amount=1500)
+    Membership.objects.create(
+        supporter=recurring.supporter,
+        tier=tiers["member"],
+        status=Membership.Status.LAPSED,
+        ends_at=timezone.now() - timedelta(days=3),
+    )
+    run_the_daily_job()
+    membership = current(recurring.supporter)
+    assert (membership.tier, membership.status) == (tiers["member"], Membership.Status.ACTIVE)
+
+
+def test_the_daily_job_visits_only_supporters_whose_giving_can_earn_a_tier(tiers, pinned_clock):
+    in_window = DonationFactory(amount=6000, succeeded_at=timezone.now() - timedelta(days=364))
+    monthly = RecurringDonationFactory(amount=500)
+    member = RecurringDonationFactory(amount=1500)
+    membership_refresh(supporter_id=member.supporter_id)
+    RecurringDonation.objects.filter(pk=member.pk).update(status=RecurringDonation.Status.CANCELED)
+    DonationFactory(amount=90000, succeeded_at=timezone.now() - timedelta(days=366))
+    DonationFactory(amount=90000, status=Donation.Status.REFUNDED, succeeded_at=timezone.now())
+    RecurringDonationFactory(amount=90000, status=RecurringDonation.Status.CANCELED)
+    SupporterFactory()
+
+    assert refresh_all_memberships() == 3
+    assert current(in_window.supporter).tier == tiers["reader"]
+    assert current(monthly.supporter).tier == tiers["reader"]
+    assert current(member.supporter) is None  # visited because its membership was current
+    assert Membership.objects.filter(status__in=["active", "grace"]).count() == 2
+
+
+def test_the_daily_job_carries_on_past_a_locked_database_and_retries_that_one(
+    tiers, pinned_clock, locked_database
+):
+    first = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    second = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    locked_database["failures"] = 1
+    assert refresh_all_memberships() == 1  # the other one went to its own retrying task
+    assert current(first.supporter).tier == tiers["reader"]
+    assert current(second.supporter).tier == tiers["reader"]
+
+
+@pytest.fixture
+def eager_retries():
+    """Tasks run in-process as everywhere in the tests, but a retry runs again at once
+    instead of raising to the caller: Celery's eager mode does that only when eager
+    exceptions do not propagate. (The countdowns are retry_countdown's, tested below.)"""
+    saved = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    yield
+    celery_app.conf.task_eager_propagates = saved
+
+
+def test_a_refresh_that_meets_a_locked_database_is_retried(
+    tiers, locked_database, eager_retries, django_capture_on_commit_callbacks
+):
+    donation = DonationFactory(amount=10000, succeeded_at=timezone.now())
+    locked_database["failures"] = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        announce(
+            GiftEvent(
+                fact=GiftFact.SUCCEEDED, supporter_id=donation.supporter_id, donation_id=donation.pk
+            )
+        )
+    assert locked_database["calls"] == 4
+    assert current(donation.supporter).tier == tiers["reader"]
+
+
+def test_retries_are_bounded(tiers, locked_database, eager_retries):
+    donation = DonationFactory(amount=10000, succeeded_at=timezone.now())
+    locked_database["failures"] = 1000
+    result = memberships.refresh_membership.delay(donation.supporter_id)
+    assert result.state == "FAILURE" and isinstance(result.result, OperationalError)
+    assert locked_database["calls"] == memberships.MAX_RETRIES + 1
+    assert current(donation.supporter) is None
+
+
+def test_retries_back_off_up_to_ten_minutes():
+    waits = [memberships.retry_countdown(n) for n in range(memberships.MAX_RETRIES)]
+    assert waits == [5, 10, 20, 40, 80, 160, 320, 600]
+
+
+def test_an_error_that_would_repeat_is_not_retried(tiers, locked_database, eager_retries):
+    result = memberships.refresh_membership.delay(987654321)  # no such supporter
+    assert result.state == "FAILURE" and isinstance(result.result, Supporter.DoesNotExist)
+    assert locked_database["calls"] == 0
