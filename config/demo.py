@@ -15,6 +15,7 @@ import importlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -95,8 +96,27 @@ def wait_for(url: str, seconds: float = 30) -> bool:
     return False
 
 
+def ports_in_use(env: dict[str, str]) -> list[int]:
+    ports = [WEB_PORT] + ([] if "STRIPE_SECRET_KEY" in env else [STRIPE_PORT])
+    busy = []
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
 def main() -> int:
     env = demo_environment()
+    busy = ports_in_use(env)
+    if busy:
+        # Most likely a demo still running: resetting its database under it would break it.
+        print(
+            f"Port {', '.join(map(str, busy))} is in use (is a demo still running?). "
+            "Stop it, or set PORT and FAKESTRIPE_PORT.",
+            flush=True,
+        )
+        return 1
     reset = start_afresh(env)
     if reset:
         print(

@@ -108,3 +108,28 @@ def test_with_real_stripe_keys_nothing_is_reset(tmp_path):
     files = last_run(var)
     assert start_afresh(var, STRIPE_SECRET_KEY="sk_test_real") == []
     assert all(path.read_text() == "from the last run" for path in files.values())
+
+
+def test_a_demo_still_running_is_left_alone(tmp_path):
+    """Its ports answer: the new one says so and resets nothing under the running one."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    var = tmp_path / "var"
+    files = last_run(var)
+    with socket.socket() as running_demo:
+        running_demo.bind(("127.0.0.1", 0))
+        running_demo.listen()
+        port = running_demo.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "config.demo"],
+            env={**os.environ, "DEBUG": "1", "PLEDGE_VAR_DIR": str(var), "PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"Port {port} is in use" in result.stdout
+    assert all(path.read_text() == "from the last run" for path in files.values())
