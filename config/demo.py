@@ -202,7 +202,8 @@ def main() -> int:
             f"  staff admin     {site}/admin/   (username and password printed above)\n"
             f"  health          {site}/healthz\n"
             f"  emails          {Path(env.get('PLEDGE_VAR_DIR', BASE_DIR / 'var')) / 'mail'}\n"
-            "Test card: 4242 4242 4242 4242, any future expiry, any CVC. Ctrl-C stops everything.\n",
+            "Test card: 4242 4242 4242 4242, any future expiry, any CVC.\n"
+            f"Ctrl-C stops everything{'; the next `make demo` starts afresh' if reset else ''}.\n",
             flush=True,
         )
         while all(process.poll() is None for _name, process in processes):
