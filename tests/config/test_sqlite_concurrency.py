@@ -57,7 +57,11 @@ def _wait_for_webhooks_about(emulator, subscription_ids: set[str]) -> None:
         if applied >= sent:
             return
         time.sleep(0.1)
-    raise AssertionError(f"webhooks about {subscription_ids} not applied in time")
+    stored = StripeEvent.objects.filter(payload__data__object__id__in=subscription_ids)
+    raise AssertionError(
+        f"{sent} webhooks about {subscription_ids}, not applied in time: "
+        f"{list(stored.values_list('type', 'status', 'attempts', 'last_error'))}"
+    )
 
 
 @pytest.fixture
