@@ -102,7 +102,23 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {
         "NAME": env_str("SQLITE_TEST_NAME", str(VAR_DIR / "test-pledge.sqlite3"))
     }
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+for _database in DATABASES.values():
+    if not _database["ENGINE"].endswith("sqlite3"):
+        continue
+    # The demo's gunicorn workers, Celery worker and beat all write to one file. WAL lets
+    # readers run beside the single writer, and `timeout` makes a writer wait its turn.
+    # Neither saves a deferred transaction that reads and then writes: if another
+    # connection committed in between, SQLite refuses its upgrade to a write lock at once
+    # with "database is locked" (SQLITE_BUSY_SNAPSHOT, the busy timeout is not asked).
+    # IMMEDIATE takes the write lock at BEGIN, where the timeout does apply.
+    # synchronous=NORMAL is WAL's documented pairing: a power cut may lose the last
+    # commits but never corrupts the file, and a commit costs no fsync.
+    _database["OPTIONS"] = {
+        **_database.get("OPTIONS", {}),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: rate limits must hold across web processes, so never per-process memory ---

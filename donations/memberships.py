@@ -14,13 +14,14 @@ from the same figures, so a receipt never races the membership write.
 """
 
 import calendar
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
@@ -28,6 +29,8 @@ from donations.hooks import GiftEvent, GiftFact, finds_missed, listen
 from donations.models import Donation, RecurringDonation
 from members.models import Membership, Supporter, Tier
 from members.services import membership_apply, tier_for_giving
+
+log = logging.getLogger(__name__)
 
 # A monthly gift that failed to renew keeps its benefits while Stripe retries.
 GRACE_STATUSES = {RecurringDonation.Status.PAST_DUE}
@@ -209,10 +212,23 @@ def supporters_whose_tier_disagrees() -> Iterator[GiftEvent]:
         )
 
 
+# Errors that pass: a locked SQLite file, a dropped or restarting database connection.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
 @shared_task
 def refresh_all_memberships() -> int:
-    """Daily: a yearly gift ages out after twelve months without any event saying so."""
-    supporter_ids = memberships_disagreeing()
-    for supporter_id in supporter_ids:
-        membership_refresh(supporter_id=supporter_id)
-    return len(supporter_ids)
+    """Daily: a yearly gift ages out after twelve months without any event saying so, and
+    a membership whose refresh was lost is put right (everyone with giving in the window
+    or a current membership is compared). One supporter's transient failure does not stop
+    the rest: the outbox sweep or tomorrow's run finds them again. Returns how many were
+    refreshed."""
+    refreshed = 0
+    for supporter_id in memberships_disagreeing():
+        try:
+            membership_refresh(supporter_id=supporter_id)
+        except TRANSIENT_ERRORS as error:
+            log.warning("membership of supporter %s not refreshed: %r", supporter_id, error)
+        else:
+            refreshed += 1
+    return refreshed

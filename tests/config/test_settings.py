@@ -114,3 +114,25 @@ def test_production_responses_carry_the_security_headers():
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+SQLITE_PRAGMAS = (
+    "import json; from django.db import connection; connection.ensure_connection();"
+    "c = connection.connection;"
+    "print(json.dumps([connection.settings_dict['OPTIONS'].get('transaction_mode'),"
+    " c.execute('PRAGMA journal_mode').fetchone()[0],"
+    " c.execute('PRAGMA synchronous').fetchone()[0],"
+    " c.execute('PRAGMA busy_timeout').fetchone()[0]]))"
+)
+
+
+@pytest.mark.parametrize("from_url", [False, True], ids=["embedded default", "DATABASE_URL"])
+def test_every_sqlite_database_takes_concurrent_writers(tmp_path, from_url):
+    """WAL, synchronous=NORMAL (1), a 20 s busy timeout and IMMEDIATE transactions, on
+    the embedded default and on a DATABASE_URL=sqlite:/// alike."""
+    environ = {"DEBUG": "1", "PLEDGE_VAR_DIR": str(tmp_path / "var")}
+    if from_url:
+        environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    result = run_manage("shell", "-c", SQLITE_PRAGMAS, environ=environ)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == '["IMMEDIATE", "wal", 1, 20000]'

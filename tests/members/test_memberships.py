@@ -1,11 +1,16 @@
 """Memberships follow giving: tiers are earned by a monthly commitment or a yearly total."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
+from config.celery import app as celery_app
+from donations import memberships
 from donations.hooks import GiftEvent, GiftFact, announce
 from donations.memberships import membership_refresh, refresh_all_memberships
 from donations.models import Donation, RecurringDonation
@@ -226,3 +231,67 @@ def test_a_one_time_gift_counts_for_exactly_twelve_calendar_months(
     membership = membership_refresh(supporter_id=donation.supporter_id)
 
     assert (membership is not None and membership.tier == tiers["reader"]) is counts
+
+
+# --- Lost refreshes heal: the daily job ------------------------------------------------
+
+
+@pytest.fixture
+def pinned_clock():
+    # Any fixed moment: the tier window is counted back from "now".
+    with time_machine.travel(datetime(2030, 3, 1, 12, tzinfo=UTC), tick=False):
+        yield
+
+
+def run_the_daily_job() -> None:
+    """What beat does once a day: send the task its schedule names."""
+    name = settings.CELERY_BEAT_SCHEDULE["donations-refresh-memberships"]["task"]
+    celery_app.tasks[name].delay()
+
+
+@pytest.fixture
+def locked_database(monkeypatch):
+    """The next `failures` membership writes meet SQLite's "database is locked"."""
+    state = {"failures": 0, "calls": 0}
+    real_apply = memberships.membership_apply
+
+    def apply(**kwargs):
+        state["calls"] += 1
+        if state["failures"]:
+            state["failures"] -= 1
+            raise OperationalError("database is locked")
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(memberships, "membership_apply", apply)
+    return state
+
+
+def test_the_daily_job_gives_a_one_time_donor_their_missing_membership(tiers, pinned_clock):
+    donation = DonationFactory(amount=10000, succeeded_at=timezone.now() - timedelta(days=364))
+    assert current(donation.supporter) is None  # the refresh after the gift was lost
+    run_the_daily_job()
+    assert current(donation.supporter).tier == tiers["reader"]
+
+
+def test_the_daily_job_restores_an_active_monthly_donor_shown_as_lapsed(tiers, pinned_clock):
+    recurring = paying(amount=1500)
+    Membership.objects.filter(supporter=recurring.supporter).delete()
+    Membership.objects.create(
+        supporter=recurring.supporter,
+        tier=tiers["member"],
+        status=Membership.Status.LAPSED,
+        ends_at=timezone.now() - timedelta(days=3),
+    )
+    run_the_daily_job()
+    membership = current(recurring.supporter)
+    assert (membership.tier, membership.status) == (tiers["member"], Membership.Status.ACTIVE)
+
+
+def test_the_daily_job_carries_on_past_a_locked_database(tiers, pinned_clock, locked_database):
+    first = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    second = DonationFactory(amount=6000, succeeded_at=timezone.now())
+    locked_database["failures"] = 1
+    assert refresh_all_memberships() == 1
+    assert [current(first.supporter), current(second.supporter)].count(None) == 1
+    assert refresh_all_memberships() == 1  # the next run (or the outbox sweep) heals it
+    assert current(first.supporter).tier == current(second.supporter).tier == tiers["reader"]
