@@ -68,8 +68,18 @@ def invoice_payment_action_required(event: Event) -> None:
 
 
 def subscription_changed(event: Event) -> None:
-    """created, updated, deleted: the recurring gift mirrors its subscription."""
-    reconcile.sync_subscription(subscription=_object(event), event_created=_created(event))
+    """created, updated, deleted: the recurring gift mirrors its subscription as it is now.
+
+    The event's copy is the subscription as it was when the event was made, and our own
+    actions (staff or the donor pausing, resuming, changing the amount) mirror Stripe's
+    answer without any event time to order them by: an older event applied after such an
+    action would undo it. So the subscription is fetched, and the event only says that it
+    changed; if Stripe cannot be asked, the handler fails and the inbox retries it."""
+    subscription = _object(event)
+    subscription_id = reconcile.stripe_id(subscription.get("id"))
+    if subscription_id:
+        subscription = reconcile.plain(gateway.retrieve_subscription(subscription_id))
+    reconcile.sync_subscription(subscription=subscription, event_created=_created(event))
 
 
 def charge_refunded(event: Event) -> None:

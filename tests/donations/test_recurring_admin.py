@@ -7,7 +7,12 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from donations.models import AuditEntry, RecurringDonation
-from donations.recurring import ActionRefused, recurring_change_amount
+from donations.recurring import (
+    ActionRefused,
+    recurring_change_amount,
+    recurring_pause,
+    recurring_resume,
+)
 from tests.donations.gifts import give
 from tests.factories import UserFactory
 
@@ -157,3 +162,17 @@ def test_the_change_page_offers_the_amount_link_and_lists_payments(client, admin
     page = client.get(f"{CHANGELIST}{monthly.pk}/change/").content.decode()
     assert f"{CHANGELIST}{monthly.pk}/amount/" in page
     assert "15.00" in page or "1500" in page
+
+
+def test_a_late_webhook_of_an_earlier_action_does_not_undo_the_latest(monthly, stripe_webhooks):
+    """Paused then resumed within the same second: Stripe's events carry whole seconds, so
+    the pause's event, arriving last, is no older than the resume's. The gift mirrors the
+    subscription as it is, whatever order the news comes in."""
+    stripe_webhooks.delivery.hold = True
+    recurring_pause(recurring=monthly, actor=None, reason="travelling")
+    recurring_resume(recurring=monthly, actor=None, reason="back")
+    stripe_webhooks.delivery.reverse = True
+    stripe_webhooks.flush_webhooks()
+    monthly.refresh_from_db()
+    assert monthly.status == RecurringDonation.Status.ACTIVE
+    assert stripe_subscription(stripe_webhooks, monthly)["pause_collection"] is None
