@@ -105,8 +105,12 @@ def test_production_responses_carry_the_security_headers():
     assert headers["status"] in (200, 503)  # no broker needed to see the headers
     csp = headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
-    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in csp
-    assert "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com" in csp
+    # Stripe's origins, and Cloudflare's for the Turnstile challenge this environment names.
+    stripe_js = "https://js.stripe.com https://*.js.stripe.com"
+    assert f"script-src 'self' {stripe_js} https://challenges.cloudflare.com;" in csp
+    assert (
+        f"frame-src {stripe_js} https://hooks.stripe.com https://challenges.cloudflare.com" in csp
+    )
     assert "connect-src 'self' https://api.stripe.com" in csp
     assert "'unsafe-inline'" not in csp
     assert headers["Permissions-Policy"].startswith('payment=(self "https://js.stripe.com")')

@@ -37,10 +37,9 @@ STAFF_AUDIT = [
 ]
 DONOR_ACTIONS = ["pause", "resume", "pause", "resume", "cancel"]
 DONOR_AUDIT = [*STAFF_AUDIT[:4], "recurring.cancel_at_period_end"]
-# Before its next step a thread waits until the webhooks of its own gifts are applied:
-# an admin action mirrors Stripe's answer without recording that answer's moment, so an
-# older webhook applied after it could undo it (a matter of event ordering, not locking,
-# and not what this test is about). The other threads and the worker carry on meanwhile.
+# Before its next step a thread waits until the webhooks of its own gifts are applied, so
+# each step's outcome can be checked on its own; the other threads and the worker carry
+# on meanwhile. (Event ordering is tested in tests/donations/test_recurring_admin.py.)
 WEBHOOKS_APPLIED_WITHIN_SECONDS = 60
 
 
@@ -141,7 +140,9 @@ def _donor_work(emulator, gift: RecurringDonation, failures: list[str]) -> None:
 def test_staff_actions_and_webhooks_write_side_by_side_without_database_is_locked(
     demo_stack, celery_worker, admin_user
 ):
-    assert connection.vendor == "sqlite" and connection.settings_dict["NAME"] != ":memory:"
+    if connection.vendor != "sqlite":
+        pytest.skip("the demo's SQLite settings under load; CI runs it again on SQLite")
+    assert connection.settings_dict["NAME"] != ":memory:"
     emulator = demo_stack
     # One gift at a time, each settled before the next: the contention under test is
     # the staff's and the worker's below.
