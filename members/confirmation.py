@@ -11,12 +11,11 @@ from django.core import signing
 from django.urls import reverse
 
 from members.models import NewsletterSubscription
+from members.signin import LinkRefused, unsign_link
+
+__all__ = ["LinkRefused", "confirmation_token", "confirmation_url", "subscription_to_confirm"]
 
 _SALT = "members.newsletter-confirm"
-
-
-class LinkRefused(Exception):
-    """Expired, forged, already used or superseded; the message is for the reader."""
 
 
 def _state(subscription: NewsletterSubscription) -> str:
@@ -35,15 +34,13 @@ def confirmation_url(subscription: NewsletterSubscription) -> str:
 
 def subscription_to_confirm(token: str) -> NewsletterSubscription:
     """The PENDING subscription this link confirms, or LinkRefused."""
-    try:
-        value = signing.TimestampSigner(salt=_SALT).unsign(
-            token, max_age=settings.NEWSLETTER_CONFIRM_MAX_AGE_SECONDS
-        )
-    except signing.SignatureExpired:
-        raise LinkRefused("This confirmation link has expired.") from None
-    except signing.BadSignature:
-        raise LinkRefused("This confirmation link is not valid.") from None
-    pk, _, state = value.partition("|")
+    pk, state = unsign_link(
+        token,
+        salt=_SALT,
+        max_age=settings.NEWSLETTER_CONFIRM_MAX_AGE_SECONDS,
+        expired="This confirmation link has expired.",
+        invalid="This confirmation link is not valid.",
+    )
     subscription = (
         NewsletterSubscription.objects.select_related("newsletter", "supporter")
         .filter(pk=pk, status=NewsletterSubscription.Status.PENDING)

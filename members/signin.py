@@ -54,17 +54,29 @@ class LinkRefused(Exception):
 USED = "This sign-in link has already been used. Ask for a new one below."
 
 
-def _unsigned(token: str) -> tuple[str, str]:
+def unsign_link(
+    token: str, *, salt: str, max_age: int, expired: str, invalid: str
+) -> tuple[str, str]:
+    """A signed `id|state` link's two parts, or LinkRefused with the given message. The
+    state is what makes a link single-use: the caller compares it with the row's now."""
     try:
-        value = signing.TimestampSigner(salt=SALT).unsign(
-            token, max_age=settings.SIGNIN_LINK_MAX_AGE_SECONDS
-        )
+        value = signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
-        raise LinkRefused("This sign-in link has expired. Ask for a new one below.") from None
+        raise LinkRefused(expired) from None
     except signing.BadSignature:
-        raise LinkRefused("This sign-in link is not valid. Ask for a new one below.") from None
-    public_id, _, state = value.partition("|")
-    return public_id, state
+        raise LinkRefused(invalid) from None
+    row_id, _, state = value.partition("|")
+    return row_id, state
+
+
+def _unsigned(token: str) -> tuple[str, str]:
+    return unsign_link(
+        token,
+        salt=SALT,
+        max_age=settings.SIGNIN_LINK_MAX_AGE_SECONDS,
+        expired="This sign-in link has expired. Ask for a new one below.",
+        invalid="This sign-in link is not valid. Ask for a new one below.",
+    )
 
 
 def supporter_for_signin(token: str) -> Supporter:
